@@ -1,0 +1,312 @@
+"""Value normalisation and claim keys: the one place that decides when two values are "the same".
+
+Everything that compares identities (the engine, the sources' point look-ups, the audit) goes
+through these functions, so a rule about case or prefixes is written once (domain.md §2-§4).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import unicodedata
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from .model import DirectoryObject, Target
+
+# Key namespaces. A key is "<namespace>:<normalised value>".
+UPN = "upn"
+PROXY = "proxy"
+TARGET = "target"
+ALIAS = "alias"
+SAM = "sam"
+ANCHOR = "anchor"
+SID = "sid"
+ID = "id"
+DN = "dn"
+
+CLAIM_ATTRIBUTES: tuple[str, ...] = (
+    "userPrincipalName",
+    "proxyAddresses",
+    "mail",
+    "targetAddress",
+    "mailNickname",
+    "sAMAccountName",
+    "onPremisesImmutableId",
+    "onPremisesSecurityIdentifier",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One key an object holds, and how: the attribute and the value as written."""
+
+    key: str
+    attribute: str
+    value: str
+    via: str = "attribute"  # "attribute" | "quarantine"
+
+
+def fold(value: str) -> str:
+    """Case-insensitive comparison form: trimmed, NFC, casefolded (domain.md §2 Choice)."""
+    return unicodedata.normalize("NFC", value.strip()).casefold()
+
+
+def split_proxy(address: str) -> tuple[str, str] | None:
+    """`SMTP:alice@contoso.com` -> ("smtp", "alice@contoso.com"); None when there is no type."""
+    text = address.strip()
+    prefix, sep, rest = text.partition(":")
+    if not sep or not prefix or not rest or any(c.isspace() for c in prefix) or "@" in prefix:
+        return None
+    return prefix.lower(), rest.strip()
+
+
+def is_primary_smtp(address: str) -> bool:
+    return address.strip().startswith("SMTP:")
+
+
+def upn_key(upn: str) -> str:
+    return f"{UPN}:{fold(upn)}"
+
+
+def smtp_key(address: str) -> str:
+    return f"{PROXY}:smtp:{fold(address)}"
+
+
+def proxy_key(address: str) -> str | None:
+    parts = split_proxy(address)
+    if parts is None:
+        return None
+    kind, value = parts
+    return f"{PROXY}:{kind}:{fold(value)}"
+
+
+def target_address_key(address: str) -> str:
+    parts = split_proxy(address)
+    kind, value = parts if parts is not None else ("smtp", address)
+    return f"{TARGET}:{kind}:{fold(value)}"
+
+
+def alias_key(nickname: str) -> str:
+    return f"{ALIAS}:{fold(nickname)}"
+
+
+def sam_key(domain: str, sam: str) -> str:
+    return f"{SAM}:{fold(domain)}\\{fold(sam)}"
+
+
+def anchor_key(anchor: str) -> str:
+    # Anchors are base64 (or an admin-chosen string): case matters, so only whitespace is trimmed.
+    return f"{ANCHOR}:{anchor.strip()}"
+
+
+def sid_key(sid: str) -> str:
+    return f"{SID}:{sid.strip().upper()}"
+
+
+def cross_key(key: str) -> str | None:
+    """The key in the other namespace that a UPN and an `smtp:` address collide through."""
+    if key.startswith(UPN + ":"):
+        return f"{PROXY}:smtp:{key[len(UPN) + 1:]}"
+    if key.startswith(f"{PROXY}:smtp:"):
+        return f"{UPN}:{key[len(PROXY) + 6:]}"
+    return None
+
+
+def namespace(key: str) -> str:
+    return key.partition(":")[0]
+
+
+def domain_of_dn(dn: str) -> str | None:
+    """`CN=Bob,OU=Staff,DC=contoso,DC=com` -> `contoso.com` (the AD domain a sAMAccountName lives in)."""
+    parts = [p.strip() for p in dn.split(",")]
+    labels = [p[3:] for p in parts if p[:3].upper() == "DC="]
+    return ".".join(labels).lower() if labels else None
+
+
+def guid_to_immutable_id(guid: str) -> str | None:
+    """AD GUID string -> the base64 `onPremisesImmutableId` Entra stores for it (bytes_le order)."""
+    try:
+        return base64.b64encode(uuid.UUID(guid.strip()).bytes_le).decode("ascii")
+    except (ValueError, AttributeError):
+        return None
+
+
+def immutable_id_to_guid(immutable_id: str) -> str | None:
+    try:
+        raw = base64.b64decode(immutable_id.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != 16:
+        return None
+    return str(uuid.UUID(bytes_le=raw))
+
+
+def original_upn(obj: DirectoryObject) -> str | None:
+    """The UPN a soft-deleted Entra user had: Entra prefixes it with the object id (no dashes)."""
+    upn = obj.get("userPrincipalName")
+    if not upn:
+        return None
+    prefix = obj.id.replace("-", "").lower()
+    if prefix and upn.lower().startswith(prefix) and len(upn) > len(prefix):
+        return upn[len(prefix):]
+    return upn
+
+
+def _values(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return tuple(str(v) for v in value if v is not None and str(v).strip())
+    text = str(value)
+    return (text,) if text.strip() else ()
+
+
+def is_mail_enabled_group(obj: DirectoryObject) -> bool:
+    if obj.kind != "group":
+        return False
+    if obj.get("mailEnabled") is True:
+        return True
+    types = _values(obj.get("groupTypes"))
+    return any(t.lower() == "unified" for t in types)
+
+
+def is_guest(attributes: dict | object) -> bool:
+    get = attributes.get if hasattr(attributes, "get") else (lambda _n, _d=None: None)
+    if str(get("userType", "") or "").lower() == "guest":
+        return True
+    return "#ext#" in str(get("userPrincipalName", "") or "").lower()
+
+
+def claims_of(obj: DirectoryObject) -> Iterator[Claim]:
+    """Every key this object holds against others (DESIGN.md "Claims").
+
+    A soft-deleted user holds no UPN (Entra rewrites it) but keeps its addresses. Quarantined values
+    are held as if active. Anchors and SIDs are claimed only by Entra objects: on an AD object they
+    are what links it to its Entra twin, never a duplicate of it.
+    """
+    attrs = obj.attributes
+    active = obj.state == "active"
+    if obj.kind == "user" and active:
+        for upn in _values(attrs.get("userPrincipalName")):
+            yield Claim(upn_key(upn), "userPrincipalName", upn)
+    for address in _values(attrs.get("proxyAddresses")):
+        key = proxy_key(address)
+        if key is not None:
+            yield Claim(key, "proxyAddresses", address)
+    for mail in _values(attrs.get("mail")):
+        yield Claim(smtp_key(mail), "mail", mail)
+    for target in _values(attrs.get("targetAddress")):
+        yield Claim(target_address_key(target), "targetAddress", target)
+    if obj.kind == "user" or is_mail_enabled_group(obj):
+        for nick in _values(attrs.get("mailNickname")):
+            yield Claim(alias_key(nick), "mailNickname", nick)
+    if obj.directory == "ad":
+        domain = domain_of_dn(str(attrs.get("distinguishedName") or ""))
+        if domain:
+            for sam in _values(attrs.get("sAMAccountName")):
+                yield Claim(sam_key(domain, sam), "sAMAccountName", sam)
+    else:
+        for anchor in _values(attrs.get("onPremisesImmutableId")):
+            yield Claim(anchor_key(anchor), "onPremisesImmutableId", anchor)
+        for sid in _values(attrs.get("onPremisesSecurityIdentifier")):
+            yield Claim(sid_key(sid), "onPremisesSecurityIdentifier", sid)
+    for q in obj.quarantined:
+        if q.property.lower() == "userprincipalname":
+            yield Claim(upn_key(q.value), "userPrincipalName", q.value, "quarantine")
+        else:
+            key = proxy_key(q.value) or smtp_key(q.value)
+            yield Claim(key, "proxyAddresses", q.value, "quarantine")
+
+
+def link_keys_of(obj: DirectoryObject) -> set[str]:
+    """Keys that tie an AD object to its Entra twin (domain.md §3): anchors and SIDs."""
+    attrs = obj.attributes
+    keys: set[str] = set()
+    if obj.directory == "ad":
+        for name in ("objectGUID", "mS-DS-ConsistencyGuid"):
+            for guid in _values(attrs.get(name)):
+                immutable = guid_to_immutable_id(guid)
+                if immutable:
+                    keys.add(anchor_key(immutable))
+        for sid in _values(attrs.get("objectSid")):
+            keys.add(sid_key(sid))
+    else:
+        for anchor in _values(attrs.get("onPremisesImmutableId")):
+            keys.add(anchor_key(anchor))
+        for sid in _values(attrs.get("onPremisesSecurityIdentifier")):
+            keys.add(sid_key(sid))
+    return keys
+
+
+def target_key(target: Target) -> str:
+    """The look-up key a change's target is resolved through."""
+    attr, value = target.attribute, target.value
+    if attr in ("id", "objectGUID"):
+        return f"{ID}:{value.strip().lower()}"
+    if attr == "userPrincipalName":
+        return upn_key(value)
+    if attr == "onPremisesImmutableId":
+        return anchor_key(value)
+    if attr == "distinguishedName":
+        return f"{DN}:{fold(value)}"
+    if attr == "mail":
+        return smtp_key(value)
+    raise ValueError(f"unsupported target attribute {attr!r}")
+
+
+def target_keys_of(obj: DirectoryObject) -> set[str]:
+    """Every look-up key a target could name this object by."""
+    keys = {f"{ID}:{obj.id.lower()}"}
+    upn = obj.get("userPrincipalName")
+    if upn:
+        keys.add(upn_key(upn))
+        if obj.state == "soft-deleted":
+            orig = original_upn(obj)
+            if orig:
+                keys.add(upn_key(orig))
+    for mail in _values(obj.get("mail")):
+        keys.add(smtp_key(mail))
+    dn = obj.get("distinguishedName")
+    if dn:
+        keys.add(f"{DN}:{fold(str(dn))}")
+    keys |= link_keys_of(obj)
+    return keys
+
+
+def all_lookup_keys(obj: DirectoryObject) -> set[str]:
+    """Claim, link and target keys together: what a source index needs to answer `lookup`."""
+    keys = {c.key for c in claims_of(obj)}
+    keys |= target_keys_of(obj)
+    return keys
+
+
+def keys_of_values(attribute: str, values: Iterable[str]) -> list[str]:
+    """Claim keys that plan values of one attribute would claim (used to plan point look-ups)."""
+    out: list[str] = []
+    for v in values:
+        if not str(v).strip():
+            continue
+        v = str(v)
+        if attribute == "userPrincipalName":
+            out.append(upn_key(v))
+        elif attribute == "proxyAddresses":
+            k = proxy_key(v)
+            if k:
+                out.append(k)
+        elif attribute == "mail":
+            out.append(smtp_key(v))
+        elif attribute == "targetAddress":
+            out.append(target_address_key(v))
+        elif attribute == "mailNickname":
+            out.append(alias_key(v))
+        elif attribute == "onPremisesImmutableId":
+            out.append(anchor_key(v))
+        elif attribute == "onPremisesSecurityIdentifier":
+            out.append(sid_key(v))
+    return out
+
+
+def moera_key(nickname: str, initial_domain: str) -> str:
+    return smtp_key(f"{nickname}@{initial_domain}")

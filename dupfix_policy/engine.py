@@ -1,0 +1,567 @@
+"""The checker's core: plan + state -> simulation -> facts -> rule findings -> policy -> report.
+
+`check()` asks the sources only for the keys and targets the plan touches (point look-ups), so a
+ten-row import against a million-object tenant costs ten rows of work. The facts it hands to rules
+(`CheckContext`) are computed once here, so each rule is a short, pure filter over them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from . import __version__
+from .addresses import (
+    Claim,
+    alias_key,
+    claims_of,
+    cross_key,
+    fold,
+    is_guest,
+    is_primary_smtp,
+    link_keys_of,
+    moera_key,
+    smtp_key,
+    target_key,
+    target_keys_of,
+    upn_key,
+)
+from .errors import UserInputError
+from .index import Holding, IdentityView
+from .interfaces import Rule, StateSource
+from .model import (
+    Change,
+    ChangeRef,
+    DirectoryObject,
+    Finding,
+    HolderView,
+    ObjectRef,
+    Plan,
+    Report,
+    ReportedFinding,
+    Tenant,
+)
+from .simulation import ChangeEffect, Simulation, TargetProblem, planned_object, simulate, updated_object
+
+LOOKUP_ROUNDS = 4
+SEVERITY_ORDER = ("error", "warning", "note", "off")
+
+
+@dataclass(frozen=True, slots=True)
+class Rival:
+    """Another identity that holds a key a change adds (or held it before the plan released it)."""
+
+    identity: IdentityView
+    holding: Holding
+    key: str
+    changes: tuple[Change, ...] = ()  # plan changes that gave it the key; empty: it held it already
+    deleted_by: Change | None = None  # the plan change that sent it to the recycle bin
+    released_by: tuple[Change, ...] = ()
+
+    @property
+    def state(self) -> str:
+        return self.identity.state
+
+    @property
+    def from_plan(self) -> bool:
+        return bool(self.changes)
+
+    def view(self) -> HolderView:
+        via = "plan" if self.changes else self.holding.via
+        change = self.changes[0] if self.changes else (self.released_by[0] if self.released_by else None)
+        return HolderView(
+            objects=tuple(r for r in self.identity.refs),
+            kind=self.identity.kind,
+            state=self.identity.state,
+            attribute=self.holding.first.attribute,
+            via=via,
+            name=self.identity.name,
+            change=ChangeRef.of(change) if change is not None else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AddedClaim:
+    """A key a change gives its identity, with everyone else who holds it once the plan has run."""
+
+    change: Change
+    identity: IdentityView
+    claim: Claim
+    predicted: bool
+    rivals: tuple[Rival, ...]
+    cross_rivals: tuple[Rival, ...]  # holders of the same address as UPN <-> smtp:
+    released_from: tuple[Rival, ...]  # held it before; a plan change took it away
+    soft_match: Rival | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TouchedConflict:
+    """A key the change touches that two identities held before the plan and still hold after it."""
+
+    change: Change
+    key: str
+    claim: Claim
+    holders: tuple[Rival, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedAddress:
+    """The MOERA (mailNickname@initial domain) Entra will add, and who else has or derives it."""
+
+    change: Change
+    identity: IdentityView
+    nickname: str
+    address: str
+    key: str
+    rivals: tuple[Rival, ...]
+    other_changes: tuple[Change, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnresolvedTarget:
+    change: Change
+    problem: TargetProblem
+
+
+@dataclass
+class CheckContext:
+    """Everything a rule may look at. Rules must not mutate it."""
+
+    changes: tuple[Change, ...]
+    tenant: Tenant
+    covered: frozenset[str]
+    simulation: Simulation
+    policy: object
+    today: dt.date
+    added: list[AddedClaim] = field(default_factory=list)
+    touched: list[TouchedConflict] = field(default_factory=list)
+    derived: list[DerivedAddress] = field(default_factory=list)
+    unresolved: list[UnresolvedTarget] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# --- point look-ups -----------------------------------------------------------------------
+
+
+def _with_cross(keys: Iterable[str]) -> set[str]:
+    out = set(keys)
+    for k in list(out):
+        ck = cross_key(k)
+        if ck:
+            out.add(ck)
+    return out
+
+
+def _moera_nickname(change: Change, obj: DirectoryObject) -> str | None:
+    if obj.kind != "user" or is_guest(obj.attributes):
+        return None
+    nick = obj.get("mailNickname")
+    if nick:
+        return str(nick).strip()
+    upn = obj.get("userPrincipalName")
+    if upn and "@" in str(upn):
+        return str(upn).split("@", 1)[0].strip()
+    return None
+
+
+def _plan_keys(changes: Sequence[Change], tenant: Tenant | None) -> set[str]:
+    keys: set[str] = set()
+    for change in changes:
+        probe = planned_object(change, "probe")
+        keys |= {c.key for c in claims_of(probe)}
+        for name, values in change.remove.items():
+            probe_removed = DirectoryObject(
+                "probe", change.kind, change.directory, "active", {name: tuple(values)}
+            )
+            keys |= {c.key for c in claims_of(probe_removed)}
+        if tenant and tenant.initial_domain and (change.op == "create" or "mailNickname" in change.set):
+            nick = _moera_nickname(change, probe)
+            if nick:
+                keys.add(moera_key(nick, tenant.initial_domain))
+    return _with_cross(keys)
+
+
+def gather_state(
+    sources: Sequence[StateSource], changes: Sequence[Change]
+) -> tuple[list[DirectoryObject], Tenant]:
+    """Ask every source for what the plan touches, then widen to twins and targets' own keys."""
+    tenant = _tenant_of(sources)
+    targets = [c.target for c in changes if c.target is not None]
+    wanted_targets = {target_key(t) for t in targets}
+    keys = _plan_keys(changes, tenant)
+    found: dict[ObjectRef, DirectoryObject] = {}
+    asked: set[str] = set()
+    related_links: set[str] = set()
+    pending_targets = targets
+    for _ in range(LOOKUP_ROUNDS):
+        ask = keys - asked
+        if not ask and not pending_targets:
+            break
+        new: list[DirectoryObject] = []
+        for source in sources:
+            for obj in source.lookup(sorted(ask), pending_targets):
+                if obj.ref not in found:
+                    found[obj.ref] = obj
+                    new.append(obj)
+        asked |= ask
+        pending_targets = []
+        keys = set(asked)
+        for obj in new:
+            links = link_keys_of(obj)
+            keys |= links
+            if target_keys_of(obj) & (wanted_targets | related_links):
+                related_links |= links
+                keys |= _with_cross(c.key for c in claims_of(obj))
+                for change in changes:
+                    if change.target is not None and target_key(change.target) in target_keys_of(obj):
+                        keys |= _with_cross(c.key for c in claims_of(updated_object(obj, change)))
+        tenant = _tenant_of(sources) or tenant
+    return sorted(found.values(), key=lambda o: o.ref), tenant or Tenant()
+
+
+def _tenant_of(sources: Sequence[StateSource]) -> Tenant | None:
+    for source in sources:
+        t = source.tenant
+        if t is not None and (t.initial_domain or t.verified_domains):
+            return t
+    return None
+
+
+# --- facts for the rules ----------------------------------------------------------------------
+
+
+def _primary_keys(obj: DirectoryObject) -> set[str]:
+    """Keys soft match compares: the UPN (users) and the primary SMTP address (domain.md §5)."""
+    keys: set[str] = set()
+    if obj.kind == "user" and obj.get("userPrincipalName"):
+        keys.add(upn_key(str(obj.get("userPrincipalName"))))
+    proxies = obj.get("proxyAddresses") or ()
+    primaries = [p for p in proxies if is_primary_smtp(p)]
+    if primaries:
+        keys.add(smtp_key(primaries[0].split(":", 1)[1]))
+    elif obj.get("mail"):
+        keys.add(smtp_key(str(obj.get("mail"))))
+    return keys
+
+
+def _holds_as_primary(identity: IdentityView, key: str) -> bool:
+    return any(key in _primary_keys(o) for o in identity.objects)
+
+
+class _Facts:
+    def __init__(self, sim: Simulation, soft_match: bool):
+        self.sim = sim
+        self.soft_match = soft_match
+        self.partner: dict[int, int] = {}
+
+    def rival(self, ident: int, key: str, index_after: bool = True) -> Rival | None:
+        index = self.sim.after if index_after else self.sim.before
+        holding = index.holders(key).get(ident)
+        view = index.identity(ident)
+        if holding is None or view is None:
+            return None
+        deleted = self.sim.deleted_by.get(ident)
+        return Rival(
+            identity=view,
+            holding=holding,
+            key=key,
+            changes=tuple(e.change for e in self.sim.added_by.get((key, ident), ())),
+            deleted_by=deleted.change if deleted is not None else None,
+            released_by=tuple(e.change for e in self.sim.released_by.get((key, ident), ())),
+        )
+
+    def rivals(self, ident: int, key: str | None) -> tuple[Rival, ...]:
+        if key is None:
+            return ()
+        skip = {ident, self.partner.get(ident, -1)}
+        out = []
+        for other in self.sim.after.holders(key):
+            if other in skip:
+                continue
+            r = self.rival(other, key)
+            if r is not None:
+                out.append(r)
+        return tuple(out)
+
+    def find_soft_matches(self) -> dict[int, Rival]:
+        matches: dict[int, Rival] = {}
+        if not self.soft_match:
+            return matches
+        sim = self.sim
+        for effect in sim.effects:
+            if effect.change.op != "create" or effect.identity is None:
+                continue
+            me = sim.after.identity(effect.identity)
+            if me is None or me.state != "active":
+                continue
+            obj = me.objects[0]
+            for key in sorted(_primary_keys(obj)):
+                if key not in effect.added:
+                    continue
+                for other in sim.after.holders(key):
+                    if other == effect.identity or other in matches or (key, other) in sim.added_by:
+                        continue
+                    them = sim.after.identity(other)
+                    if them is None or them.state != "active" or them.kind != me.kind:
+                        continue
+                    if effect.change.directory == "ad":
+                        ok = "entra" in sim.covered and them.cloud_only
+                    else:
+                        ok = (
+                            {"ad", "entra"} <= sim.covered
+                            and them.ad_only
+                            and not obj.get("onPremisesImmutableId")
+                            and _holds_as_primary(them, key)
+                        )
+                    if ok:
+                        r = self.rival(other, key)
+                        if r is not None:
+                            matches[effect.identity] = r
+                            self.partner[effect.identity] = other
+                            self.partner[other] = effect.identity
+                            break
+                if effect.identity in matches:
+                    break
+        return matches
+
+    def added_claims(self, matches: dict[int, Rival]) -> list[AddedClaim]:
+        sim = self.sim
+        out: list[AddedClaim] = []
+        for effect in sim.effects:
+            if effect.identity is None:
+                continue
+            me = sim.after.identity(effect.identity)
+            if me is None:
+                continue
+            for key in sorted(effect.added):
+                if effect.identity not in sim.after.holders(key):
+                    continue  # a later change in the plan took it away again
+                claim = effect.added[key]
+                released = []
+                for other in sim.before.holders(key):
+                    if other == effect.identity or other in sim.after.holders(key):
+                        continue
+                    if (key, other) in sim.released_by:
+                        r = self.rival(other, key, index_after=False)
+                        if r is not None:
+                            released.append(r)
+                match = matches.get(effect.identity)
+                out.append(
+                    AddedClaim(
+                        change=effect.change,
+                        identity=me,
+                        claim=claim,
+                        predicted=(claim.attribute, fold(claim.value)) in effect.predicted,
+                        rivals=self.rivals(effect.identity, key),
+                        cross_rivals=self.rivals(effect.identity, cross_key(key)),
+                        released_from=tuple(released),
+                        soft_match=match if match is not None and match.key == key else None,
+                    )
+                )
+        return out
+
+    def touched_conflicts(self) -> list[TouchedConflict]:
+        sim = self.sim
+        out: list[TouchedConflict] = []
+        for effect in sim.effects:
+            for key in sorted(effect.touched):
+                before = set(sim.before.holders(key))
+                after = set(sim.after.holders(key))
+                both = before & after
+                if len(both) < 2:
+                    continue
+                if key.startswith("alias:"):
+                    kinds = [sim.after.identity(i).kind for i in both]  # type: ignore[union-attr]
+                    if max(kinds.count("user"), kinds.count("group")) < 2:
+                        continue
+                holders = tuple(r for i in sorted(both) if (r := self.rival(i, key)) is not None)
+                claim = holders[0].holding.first
+                if effect.identity is not None and effect.identity in both:
+                    claim = sim.after.holders(key)[effect.identity].first
+                out.append(TouchedConflict(effect.change, key, claim, holders))
+        return out
+
+    def derived_addresses(self, tenant: Tenant) -> tuple[list[DerivedAddress], list[str]]:
+        sim = self.sim
+        wanted: list[tuple[ChangeEffect, IdentityView, str, str]] = []
+        skipped = 0
+        for effect in sim.effects:
+            change = effect.change
+            if effect.identity is None or not (change.op == "create" or "mailNickname" in change.set):
+                continue
+            me = sim.after.identity(effect.identity)
+            if me is None or me.state != "active":
+                continue
+            obj = next((o for o in me.objects if o.ref.id.startswith("plan:")), me.objects[0])
+            nick = _moera_nickname(change, obj)
+            if not nick:
+                continue
+            if not tenant.initial_domain:
+                skipped += 1
+                continue
+            wanted.append((effect, me, nick, f"{nick}@{tenant.initial_domain}"))
+        by_key: dict[str, list[ChangeEffect]] = {}
+        for effect, _me, nick, _address in wanted:
+            by_key.setdefault(moera_key(nick, tenant.initial_domain or ""), []).append(effect)
+        out = []
+        for effect, me, nick, address in wanted:
+            key = moera_key(nick, tenant.initial_domain or "")
+            others = tuple(e.change for e in by_key[key] if e is not effect and e.identity != effect.identity)
+            out.append(
+                DerivedAddress(effect.change, me, nick, address, key, self.rivals(me.key, key), others)
+            )
+        notes = []
+        if skipped:
+            notes.append(
+                f"MOERA (mailNickname@initial domain) not checked for {skipped} change(s): the tenant's "
+                "initial domain is unknown (give a source with tenant information)"
+            )
+        return out, notes
+
+
+def build_context(
+    changes: Sequence[Change],
+    objects: Iterable[DirectoryObject],
+    covered: frozenset[str],
+    tenant: Tenant,
+    policy: object,
+    today: dt.date | None = None,
+) -> CheckContext:
+    sim = simulate(changes, objects, covered)
+    facts = _Facts(sim, soft_match=bool(getattr(policy, "soft_match", True)))
+    matches = facts.find_soft_matches()
+    ctx = CheckContext(
+        changes=tuple(changes),
+        tenant=tenant,
+        covered=covered,
+        simulation=sim,
+        policy=policy,
+        today=today or dt.date.today(),
+    )
+    ctx.added = facts.added_claims(matches)
+    ctx.touched = facts.touched_conflicts()
+    ctx.derived, notes = facts.derived_addresses(tenant)
+    ctx.notes.extend(notes)
+    ctx.unresolved = [UnresolvedTarget(e.change, e.problem) for e in sim.effects if e.problem is not None]
+    return ctx
+
+
+# --- findings -> report ------------------------------------------------------------------------
+
+
+def fingerprint(finding: Finding, change_identity: str) -> str:
+    """sha256 of code, key, file, op and the change's identity: never a line number or an index,
+    so a baseline entry survives edits around the change (DESIGN.md "Fingerprint")."""
+    change = finding.change
+    parts = [
+        finding.code,
+        finding.key or "",
+        change.file if change else "",
+        change.op if change else "",
+        change_identity,
+    ]
+    return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
+
+
+def demote(severity: str, levels: int) -> str:
+    if severity == "off" or levels <= 0:
+        return severity
+    i = min(SEVERITY_ORDER.index(severity) + levels, SEVERITY_ORDER.index("note"))
+    return SEVERITY_ORDER[i]
+
+
+def run_rules(ctx: CheckContext, rules: Iterable[Rule]) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in rules:
+        findings.extend(rule.check(ctx))
+    return findings
+
+
+def apply_policy(
+    findings: Iterable[Finding],
+    rules: dict[str, Rule],
+    policy: object,
+    today: dt.date,
+    identities: dict[tuple[str, int], str],
+) -> list[ReportedFinding]:
+    out: list[ReportedFinding] = []
+    for finding in findings:
+        rule = rules.get(finding.code)
+        if rule is None:
+            raise UserInputError(f"a rule reported code {finding.code!r}, which no plugin declares")
+        severity = demote(policy.severity(rule.info), finding.demote)  # type: ignore[attr-defined]
+        if severity == "off":
+            continue
+        suppressed = None
+        exemption = policy.exemption_for(finding, today)  # type: ignore[attr-defined]
+        if exemption is not None:
+            suppressed = {
+                "kind": "exemption",
+                "reason": exemption.reason,
+                "expires": exemption.expires.isoformat() if exemption.expires else None,
+                "location": str(exemption.location) if exemption.location else None,
+            }
+        ident = identities.get((finding.change.file, finding.change.index), "") if finding.change else ""
+        digest = fingerprint(finding, ident)
+        out.append(ReportedFinding(finding, rule.info, severity, digest, suppressed))
+    return sort_findings(out)
+
+
+def sort_findings(findings: Iterable[ReportedFinding]) -> list[ReportedFinding]:
+    def key(r: ReportedFinding) -> tuple:
+        f = r.finding
+        c = f.change
+        loc = f.location
+        return (
+            c.file if c else "",
+            c.index if c else -1,
+            loc.line or 0 if loc else 0,
+            f.code,
+            f.key or "",
+            r.fingerprint,
+        )
+
+    return sorted(findings, key=key)
+
+
+def check(
+    plans: Sequence[Plan],
+    sources: Sequence[StateSource],
+    rules: dict[str, Rule],
+    policy: object,
+    today: dt.date | None = None,
+) -> Report:
+    """Judge every plan together: they are applied as one change set, so they must agree."""
+    changes = tuple(c for plan in plans for c in plan.changes)
+    objects, tenant = gather_state(sources, changes)
+    covered = frozenset(d for s in sources for d in s.directories)
+    today = today or dt.date.today()
+    ctx = build_context(changes, objects, covered, tenant, policy, today)
+    findings = run_rules(ctx, rules.values())
+    identities = {(c.location.path, c.index): c.identity for c in changes}
+    reported = apply_policy(findings, rules, policy, today, identities)
+    notes = [n for plan in plans for n in plan.notes] + ctx.notes
+    return Report(
+        tool_version=__version__,
+        sources=tuple(s.info for s in sources),
+        policy=str(getattr(policy, "name", "default")),
+        changes=len(changes),
+        findings=tuple(reported),
+        notes=tuple(notes),
+    )
+
+
+__all__ = [
+    "AddedClaim",
+    "CheckContext",
+    "DerivedAddress",
+    "Rival",
+    "TouchedConflict",
+    "UnresolvedTarget",
+    "alias_key",
+    "build_context",
+    "check",
+    "gather_state",
+]

@@ -1,0 +1,157 @@
+"""Identities and who claims what: a pure index over a set of directory objects.
+
+An AD object and the Entra object it syncs to are one identity (domain.md §3), so the index groups
+objects first and answers "who holds key k" in identities, never in raw objects: a synced user is
+never a duplicate of itself.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .addresses import Claim, claims_of, link_keys_of, original_upn
+from .model import DIRECTORY_NAMES, DirectoryObject, ObjectRef
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityView:
+    """One identity at one moment: its objects and a name people recognise."""
+
+    key: int
+    objects: tuple[DirectoryObject, ...]
+
+    @property
+    def refs(self) -> tuple[ObjectRef, ...]:
+        return tuple(sorted(o.ref for o in self.objects))
+
+    @property
+    def kind(self) -> str:
+        return self.objects[0].kind
+
+    @property
+    def state(self) -> str:
+        return "active" if any(o.state == "active" for o in self.objects) else "soft-deleted"
+
+    @property
+    def directories(self) -> tuple[str, ...]:
+        return tuple(sorted({o.directory for o in self.objects}, key=("entra", "ad").index))
+
+    @property
+    def name(self) -> str:
+        # The Entra object's name first: that is what admins search for in the portal.
+        ordered = sorted(self.objects, key=lambda o: (o.directory != "entra", o.id))
+        first = ordered[0]
+        if first.state == "soft-deleted" and first.kind == "user":
+            return original_upn(first) or first.display  # Entra prefixes a deleted user's UPN with its id
+        return first.display
+
+    @property
+    def where(self) -> str:
+        return " and ".join(DIRECTORY_NAMES.get(d, d) for d in self.directories)
+
+    @property
+    def cloud_only(self) -> bool:
+        """An Entra object with no on-prem anchor: what soft match can take over (domain.md §5)."""
+        return all(
+            o.directory == "entra"
+            and not o.get("onPremisesImmutableId")
+            and not o.get("onPremisesSecurityIdentifier")
+            for o in self.objects
+        )
+
+    @property
+    def ad_only(self) -> bool:
+        return all(o.directory == "ad" for o in self.objects)
+
+
+def link_twins(objects: Iterable[DirectoryObject]) -> dict[ObjectRef, int]:
+    """Group objects into identities: AD and Entra objects that share an anchor or SID.
+
+    Only AD-to-Entra links join identities. Two Entra objects with one anchor are a DUP008
+    duplicate, and two AD objects never share a GUID, so neither may be merged away here.
+    """
+    objs = sorted(objects, key=lambda o: o.ref)
+    parent: dict[ObjectRef, ObjectRef] = {o.ref: o.ref for o in objs}
+
+    def find(ref: ObjectRef) -> ObjectRef:
+        while parent[ref] != ref:
+            parent[ref] = parent[parent[ref]]
+            ref = parent[ref]
+        return ref
+
+    ad_by_link: dict[str, list[ObjectRef]] = defaultdict(list)
+    for o in objs:
+        if o.directory == "ad":
+            for k in link_keys_of(o):
+                ad_by_link[k].append(o.ref)
+    for o in objs:
+        if o.directory != "entra":
+            continue
+        for k in sorted(link_keys_of(o)):
+            for ad_ref in ad_by_link.get(k, ()):
+                a, b = find(o.ref), find(ad_ref)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    roots = sorted({find(r) for r in parent})
+    number = {root: i for i, root in enumerate(roots)}
+    return {ref: number[find(ref)] for ref in parent}
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """An identity's hold on one key: the claims (one per object and attribute) behind it."""
+
+    identity: int
+    claims: tuple[tuple[ObjectRef, Claim], ...]
+
+    @property
+    def first(self) -> Claim:
+        return self.claims[0][1]
+
+    @property
+    def via(self) -> str:
+        return "attribute" if any(c.via == "attribute" for _, c in self.claims) else "quarantine"
+
+
+class ClaimIndex:
+    """key -> identities holding it, over a fixed set of objects grouped into identities."""
+
+    def __init__(self, objects: Mapping[ObjectRef, DirectoryObject], identity_of: Mapping[ObjectRef, int]):
+        self.objects = objects
+        self.identity_of = identity_of
+        members: dict[int, list[DirectoryObject]] = defaultdict(list)
+        held: dict[str, dict[int, list[tuple[ObjectRef, Claim]]]] = defaultdict(lambda: defaultdict(list))
+        for ref in sorted(objects):
+            obj = objects[ref]
+            ident = identity_of[ref]
+            members[ident].append(obj)
+            for claim in claims_of(obj):
+                held[claim.key][ident].append((ref, claim))
+        self._members = {k: tuple(v) for k, v in members.items()}
+        self._held = {
+            key: {ident: Holding(ident, tuple(cs)) for ident, cs in sorted(by_ident.items())}
+            for key, by_ident in held.items()
+        }
+
+    def identity(self, ident: int) -> IdentityView | None:
+        objs = self._members.get(ident)
+        return IdentityView(ident, objs) if objs else None
+
+    def identities(self) -> list[int]:
+        return sorted(self._members)
+
+    def holders(self, key: str) -> Mapping[int, Holding]:
+        return self._held.get(key, {})
+
+    def keys_of(self, ident: int) -> dict[str, Holding]:
+        out: dict[str, Holding] = {}
+        for obj in self._members.get(ident, ()):
+            for claim in claims_of(obj):
+                if claim.key not in out:
+                    out[claim.key] = self._held[claim.key][ident]
+        return out
+
+    def keys(self) -> Iterable[str]:
+        return self._held.keys()

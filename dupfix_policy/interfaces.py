@@ -1,0 +1,86 @@
+"""What a plugin provides through the hooks: plan formats, state sources, rules and reporters.
+
+These are the extension points third-party packages implement; the built-ins implement them the
+same way. Kept apart from `hookspecs.py` so that the specs stay a short list of hooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from .model import DirectoryObject, Finding, Plan, Report, RuleInfo, SourceInfo, Target, Tenant
+
+if TYPE_CHECKING:
+    from .engine import CheckContext
+
+
+@dataclass(frozen=True)
+class PlanFormat:
+    """A loader for one kind of plan file.
+
+    `detect(path, head)` looks at the name and the first bytes only, so detection of a large
+    directory stays cheap; `load(path, options)` returns a `Plan` or raises `UserInputError`.
+    """
+
+    name: str
+    detect: Callable[[str, bytes], bool]
+    load: Callable[[str, Mapping[str, Any]], Plan]
+    description: str = ""
+    file_patterns: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class StateSource(Protocol):
+    """Live or exported directory state.
+
+    `lookup` answers only for the keys and targets a plan touches, so its cost follows the plan;
+    `scan` yields everything and is for snapshots, the cache and the audit.
+    """
+
+    spec: str
+
+    @property
+    def directories(self) -> frozenset[str]:
+        """Which directories ("entra", "ad") this source covers."""
+        ...
+
+    @property
+    def tenant(self) -> Tenant | None: ...
+
+    @property
+    def info(self) -> SourceInfo: ...
+
+    def lookup(self, keys: Iterable[str], targets: Sequence[Target]) -> Iterable[DirectoryObject]: ...
+
+    def scan(self) -> Iterator[DirectoryObject]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SourceFactory:
+    """Makes a `StateSource` from a `--source` spec whose scheme it owns (`snapshot:`, `graph`...)."""
+
+    scheme: str
+    create: Callable[[str, Mapping[str, Any]], StateSource]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule: its stable identity and a pure function from the simulation to findings."""
+
+    info: RuleInfo
+    check: Callable[[CheckContext], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """Writes a finished `Report` to a text stream."""
+
+    name: str
+    render: Callable[[Report, IO[str]], None]
+    description: str = ""
+    extensions: tuple[str, ...] = field(default=())

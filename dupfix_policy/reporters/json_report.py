@@ -1,0 +1,92 @@
+"""The JSON report: the machine contract (DESIGN.md "JSON report", `dupfix schema report`)."""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Any
+
+from ..hookspecs import hookimpl
+from ..interfaces import Reporter
+from ..model import HolderView, Location, Report, ReportedFinding
+
+
+def _location(loc: Location | None) -> dict[str, Any] | None:
+    if loc is None:
+        return None
+    return {"path": loc.path, "line": loc.line, "column": loc.column}
+
+
+def _holder(h: HolderView) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "objects": [{"directory": o.directory, "id": o.id} for o in h.objects],
+        "kind": h.kind,
+        "state": h.state,
+        "attribute": h.attribute,
+        "via": h.via,
+        "name": h.name,
+    }
+    if h.change is not None:
+        out["change"] = {
+            "file": h.change.file,
+            "index": h.change.index,
+            "op": h.change.op,
+            "kind": h.change.kind,
+            "ref": h.change.ref,
+            "location": _location(h.change.location),
+        }
+    return out
+
+
+def finding_dict(r: ReportedFinding) -> dict[str, Any]:
+    f = r.finding
+    change = None
+    if f.change is not None:
+        change = {"file": f.change.file, "index": f.change.index, "op": f.change.op, "kind": f.change.kind, "ref": f.change.ref}
+    return {
+        "rule": r.rule.id,
+        "code": f.code,
+        "severity": r.severity,
+        "attribute": f.attribute,
+        "value": f.value,
+        "key": f.key,
+        "location": _location(f.location),
+        "change": change,
+        "holders": [_holder(h) for h in f.holders],
+        "predicted": f.predicted,
+        "suppressed": dict(r.suppressed) if r.suppressed is not None else None,
+        "message": f.message,
+        "fix": f.fix,
+        "fingerprint": r.fingerprint,
+    }
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "tool": {"name": "dupfix-policy", "version": report.tool_version},
+        "sources": [{"spec": s.spec, "origin": s.origin, "asOf": s.as_of} for s in report.sources],
+        "policy": report.policy,
+        "summary": {
+            "changes": report.changes,
+            "error": report.count("error"),
+            "warning": report.count("warning"),
+            "note": report.count("note"),
+            "suppressed": report.suppressed,
+            "predicted": report.predicted,
+        },
+        "findings": [finding_dict(r) for r in report.findings],
+        "notes": list(report.notes),
+    }
+
+
+def render(report: Report, stream: IO[str]) -> None:
+    json.dump(report_dict(report), stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
+
+
+REPORTER = Reporter("json", render, "the JSON report (schema: `dupfix schema report`)", (".json",))
+
+
+@hookimpl
+def dupfix_reporters() -> list[Reporter]:
+    return [REPORTER]
