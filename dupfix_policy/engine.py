@@ -495,7 +495,7 @@ def apply_policy(
         if severity == "off":
             continue
         suppressed = None
-        exemption = policy.exemption_for(finding, today)  # type: ignore[attr-defined]
+        exemption = policy.exemption_for(finding, today, info=rule.info)  # type: ignore[attr-defined]
         if exemption is not None:
             suppressed = {
                 "kind": "exemption",

@@ -121,6 +121,9 @@ class _State:
         for obj in objects:
             self.objects.setdefault(obj.ref, obj)
         self.identity_of: dict[ObjectRef, int] = link_twins(self.objects.values())
+        self.refs_of: dict[int, set[ObjectRef]] = defaultdict(set)
+        for ref, ident in self.identity_of.items():
+            self.refs_of[ident].add(ref)
         self.next_identity = max(self.identity_of.values(), default=-1) + 1
         self.by_target: dict[str, set[ObjectRef]] = defaultdict(set)
         for ref, obj in self.objects.items():
@@ -141,6 +144,7 @@ class _State:
         self.objects[obj.ref] = obj
         if identity is not None:
             self.identity_of[obj.ref] = identity
+            self.refs_of[identity].add(obj.ref)
         self._index(obj.ref, obj)
 
     def drop(self, ref: ObjectRef) -> None:
@@ -149,7 +153,7 @@ class _State:
             self._unindex(ref, old)
 
     def members(self, identity: int) -> list[DirectoryObject]:
-        return [o for r, o in sorted(self.objects.items()) if self.identity_of.get(r) == identity]
+        return [self.objects[r] for r in sorted(self.refs_of.get(identity, ())) if r in self.objects]
 
     def claims(self, identity: int) -> dict[str, Claim]:
         out: dict[str, Claim] = {}

@@ -132,22 +132,15 @@ def plan(*changes: Change, path: str = "plans/change.yaml") -> Plan:
     return Plan(path, "native", tuple(renumbered))
 
 
-@dataclass
-class StubPolicy:
-    """Default severities, optional soft-match switch: the engine's view of a policy pack."""
+def StubPolicy(*, soft_match: bool = True, severities: dict[str, str] | None = None):  # noqa: N802
+    """The shipped default pack with a few settings changed, as a policy file would change them."""
+    from dataclasses import replace
 
-    soft_match: bool = True
-    severities: dict[str, str] = field(default_factory=dict)
-    name: str = "default"
+    from dupfix_policy.policy import load_policy
 
-    def severity(self, info, demoted: bool = False) -> str:
-        return self.severities.get(info.code, info.default_severity)
-
-    def exemption_for(self, finding, today):
-        return None
-
-    def expired_exemptions(self, today):
-        return []
+    base = load_policy("default")
+    merged = {**base.severities, **(severities or {})}
+    return replace(base, soft_match=soft_match, severities=merged)
 
 
 def builtin_rules():
@@ -168,7 +161,11 @@ def run(changes: Sequence[Change] | Plan, objects: Sequence[DirectoryObject] = (
     p = changes if isinstance(changes, Plan) else plan(*changes)
     srcs = list(sources) if sources is not None else [MemorySource(list(objects), dirs, tenant)]
     rules = builtin_rules()
-    return check([p], srcs, rules, policy or StubPolicy(), today=TODAY)
+    if policy is None:
+        from dupfix_policy.policy import load_policy
+
+        policy = load_policy("default")
+    return check([p], srcs, rules, policy, today=TODAY)
 
 
 def codes(report: Report, *, severity: str | None = None) -> list[str]:

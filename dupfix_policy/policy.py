@@ -1,0 +1,297 @@
+"""Policy packs: how severe each rule is, whether soft match is on, and which duplicates are accepted.
+
+Rules decide *what* is a duplicate; policy decides what a team does about it. Packs ship inside the
+wheel (`policies/*.yaml`, package `dupfix_policy.policies`) and a team's own file can `extends:`
+one. Rules are named by code or id, both stable. Which names exist is known only once plugins are
+loaded, so this module accepts any well-formed name and `Policy.unknown_rules` lets the CLI reject
+the unknown ones with their line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from . import addresses
+from .documents import Document, field_path, load_document, validate
+from .errors import UserInputError
+from .model import Finding, Location, RuleInfo
+from .schemas import load_schema
+
+DEFAULT_PACK = "default"
+PACKAGE = "dupfix_policy.policies"
+_DEMOTION = {"error": "warning", "warning": "note", "note": "note", "off": "off"}
+_NAMESPACES = ("upn", "proxy", "target", "alias", "sam", "anchor", "sid")
+_CLAIM_KEY = re.compile(r"^(?P<ns>" + "|".join(_NAMESPACES) + r"):(?P<rest>.+)$", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """One accepted duplicate: a rule, the value's claim key(s), why, and until when.
+
+    `keys` holds every claim key the written value can stand for (a bare address may be a UPN, an
+    `smtp:` address or a targetAddress), `key` the first of them.
+    """
+
+    rule: str
+    key: str
+    value: str
+    reason: str
+    expires: dt.date | None = None
+    location: Location | None = None
+    keys: tuple[str, ...] = ()
+
+    def matches_key(self, key: str | None) -> bool:
+        return key is not None and (key == self.key or key in self.keys)
+
+    def applies_on(self, today: dt.date) -> bool:
+        """An exemption still applies on its `expires` day, and no longer after it."""
+        return self.expires is None or today <= self.expires
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A resolved policy (its `extends` chain already merged).
+
+    `severities` maps a code or id to a severity in precedence order: when a rule is named by both
+    its code and its id (in one file or across `extends`), the entry written last wins.
+    `rule_refs` records where each rule name was written, for `unknown_rules`.
+    """
+
+    name: str = DEFAULT_PACK
+    source: str = DEFAULT_PACK
+    severities: Mapping[str, str] = field(default_factory=dict)
+    soft_match: bool = True
+    exemptions: tuple[Exemption, ...] = ()
+    rule_refs: tuple[tuple[str, Location], ...] = ()
+
+    def severity(self, info: RuleInfo, demoted: bool | int = False) -> str:
+        """The configured severity of a rule, else its default; `demoted` lowers it that many steps."""
+        severity = info.default_severity
+        for name, value in self.severities.items():
+            if name in (info.code, info.id):
+                severity = value
+        for _ in range(int(demoted)):
+            severity = _DEMOTION.get(severity, severity)
+        return severity
+
+    def exemption_for(
+        self, finding: Finding, today: dt.date, info: RuleInfo | None = None
+    ) -> Exemption | None:
+        """The unexpired exemption covering this finding, if any.
+
+        An exemption that names its rule by id matches only when `info` is passed: a `Finding`
+        carries just the code.
+        """
+        names = {finding.code} if info is None else {finding.code, info.code, info.id}
+        for exemption in self.exemptions:
+            if exemption.rule in names and exemption.matches_key(finding.key) and exemption.applies_on(today):
+                return exemption
+        return None
+
+    def expired_exemptions(self, today: dt.date) -> list[Exemption]:
+        return [e for e in self.exemptions if not e.applies_on(today)]
+
+    def unknown_rules(self, known: Collection[str]) -> list[tuple[str, Location]]:
+        """Rule names written in the policy (severities and exemptions) that no loaded rule has."""
+        return [(name, location) for name, location in self.rule_refs if name not in known]
+
+
+def exemption_keys(value: str) -> tuple[str, ...]:
+    """The claim keys a value written in an exemption stands for (DESIGN.md "Claims").
+
+    Tried in order: a claim key already (`proxy:smtp:x@y`), a typed proxy address (`smtp:x@y`,
+    `SIP:x@y`), a bare address (a UPN, an `smtp:` address or a targetAddress), else an alias.
+    """
+    text = value.strip()
+    claim = _CLAIM_KEY.match(text)
+    if claim is not None:
+        return (_normalise_claim_key(claim.group("ns").lower(), claim.group("rest")),)
+    proxy = addresses.proxy_key(text)
+    if proxy is not None:
+        return (proxy, addresses.target_address_key(text))
+    if "@" in text:
+        return (addresses.upn_key(text), addresses.smtp_key(text), addresses.target_address_key(text))
+    return (addresses.alias_key(text),)
+
+
+def _normalise_claim_key(namespace: str, rest: str) -> str:
+    if namespace == "upn":
+        return addresses.upn_key(rest)
+    if namespace == "alias":
+        return addresses.alias_key(rest)
+    if namespace == "anchor":
+        return addresses.anchor_key(rest)
+    if namespace == "sid":
+        return addresses.sid_key(rest)
+    if namespace == "sam":
+        domain, sep, sam = rest.partition("\\")
+        return addresses.sam_key(domain, sam) if sep else f"sam:{addresses.fold(rest)}"
+    kind, sep, address = rest.partition(":")
+    if not sep:  # `proxy:alice@contoso.com`: a bare address is an smtp one
+        kind, address = "smtp", rest
+    return f"{namespace}:{kind.strip().lower()}:{addresses.fold(address)}"
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def shipped_packs() -> list[str]:
+    """Names of the packs that ship with dupfix-policy."""
+    return sorted(p[: -len(".yaml")] for p in _pack_files() if p.endswith(".yaml"))
+
+
+def _pack_files() -> list[str]:
+    try:
+        return [entry.name for entry in resources.files(PACKAGE).iterdir()]
+    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
+        return [p.name for p in _repo_packs().glob("*.yaml")]
+
+
+def _repo_packs() -> Path:
+    """`policies/` beside the package, for a source checkout without an install."""
+    return Path(__file__).resolve().parent.parent / "policies"
+
+
+def is_pack_name(name: str) -> bool:
+    """A bare word (`strict`) names a shipped pack; anything with a separator or extension is a file."""
+    return not any(sep in name for sep in ("/", "\\", os.sep)) and "." not in name
+
+
+def load_policy(
+    name_or_path: str | None,
+    *,
+    base_dir: str | None = None,
+    origin: Location | None = None,
+) -> Policy:
+    """Load a shipped pack by name (None: "default") or a policy file, with its `extends` chain.
+
+    A relative file path is taken from `base_dir` (else the working directory). `origin` is where
+    the name was written (a config file line), so an unknown pack is reported there.
+    """
+    name = name_or_path or DEFAULT_PACK
+    if is_pack_name(name):
+        return _load_pack(name, origin, chain=())
+    path = name if base_dir is None or os.path.isabs(name) else os.path.join(base_dir, name)
+    return _load_file(path, chain=())
+
+
+def _load_pack(name: str, origin: Location | None, chain: tuple[str, ...]) -> Policy:
+    packs = shipped_packs()
+    if name not in packs:
+        import difflib
+
+        close = difflib.get_close_matches(name, packs, n=1)
+        raise UserInputError(
+            f"unknown policy pack {name!r}" + (f": did you mean {close[0]}?" if close else ""),
+            location=origin,
+            hint=f"shipped packs: {', '.join(packs)}; a policy file is named by its path, e.g. ./{name}.yaml",
+        )
+    with _pack_path(name) as path:
+        return _load_file(str(path), chain, label=name)
+
+
+@contextmanager
+def _pack_path(name: str) -> Iterator[Path]:
+    try:
+        resource = resources.files(PACKAGE).joinpath(f"{name}.yaml")
+        with resources.as_file(resource) as path:
+            yield path
+    except (ModuleNotFoundError, FileNotFoundError):
+        yield _repo_packs() / f"{name}.yaml"
+
+
+def _load_file(path: str, chain: tuple[str, ...], label: str | None = None) -> Policy:
+    identity = label or os.path.realpath(path)
+    if identity in chain:
+        raise UserInputError(
+            f"policy {path} extends itself through {' -> '.join(chain)}",
+            location=Location(path),
+            hint="break the loop",
+        )
+    doc = load_document(path, kind="policy")
+    validate(doc, load_schema("policy"))
+    data: dict[str, Any] = doc.data
+    parent = _parent(doc, (*chain, identity))
+    own = _own_severities(doc)
+    severities = {k: v for k, v in (parent.severities if parent else {}).items() if k not in own}
+    severities.update(own)
+    sync = data.get("sync") or {}
+    return Policy(
+        name=data.get("name") or label or Path(path).stem,
+        source=label or path,
+        severities=severities,
+        soft_match=sync.get("softMatch", parent.soft_match if parent else True),
+        exemptions=(*(parent.exemptions if parent else ()), *_exemptions(doc)),
+        rule_refs=(*(parent.rule_refs if parent else ()), *_rule_refs(doc)),
+    )
+
+
+def _parent(doc: Document, chain: tuple[str, ...]) -> Policy | None:
+    extends = doc.data.get("extends")
+    if extends is None:
+        return None
+    where = doc.position(("extends",))
+    if is_pack_name(extends):
+        if extends in chain:
+            raise UserInputError(f"policy extends itself through {' -> '.join(chain)}", location=where)
+        return _load_pack(extends, where, chain)
+    path = extends if os.path.isabs(extends) else os.path.join(os.path.dirname(doc.path), extends)
+    if not os.path.isfile(path):
+        raise UserInputError(
+            f"`extends` names {extends!r}, which is neither a shipped pack nor a file",
+            location=where,
+            field="extends",
+            hint=f"shipped packs: {', '.join(shipped_packs())}; a path is relative to this policy file",
+        )
+    return _load_file(path, chain)
+
+
+def _own_severities(doc: Document) -> dict[str, str]:
+    return dict((doc.data.get("rules") or {}).items())
+
+
+def _rule_refs(doc: Document) -> list[tuple[str, Location]]:
+    refs = [(name, doc.key_position(("rules", name))) for name in doc.data.get("rules") or {}]
+    for i, raw in enumerate(doc.data.get("exemptions") or []):
+        refs.append((raw["rule"], doc.position(("exemptions", i, "rule"))))
+    return refs
+
+
+def _exemptions(doc: Document) -> list[Exemption]:
+    out = []
+    for i, raw in enumerate(doc.data.get("exemptions") or []):
+        keys = exemption_keys(raw["value"])
+        out.append(
+            Exemption(
+                rule=raw["rule"],
+                key=keys[0],
+                value=raw["value"],
+                reason=raw["reason"],
+                expires=_date(doc, raw.get("expires"), ("exemptions", i, "expires")),
+                location=doc.position(("exemptions", i)),
+                keys=keys,
+            )
+        )
+    return out
+
+
+def _date(doc: Document, text: str | None, pointer: tuple[str | int, ...]) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserInputError(
+            f"{text!r} is not a real date",
+            location=doc.position(pointer),
+            field=field_path(pointer),
+            hint="write the last day the exemption applies as YYYY-MM-DD",
+        ) from None
