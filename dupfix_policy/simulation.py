@@ -248,7 +248,7 @@ def _resolve(
 
 def updated_object(obj: DirectoryObject, change: Change) -> DirectoryObject:
     attrs = dict(obj.attributes)
-    before_keys = {c.key for c in claims_of(obj)}
+    before_keys = {c.key for c in claims_of(replace(obj, quarantined=()))}
     _apply_values(attrs, change)
     updated = replace(obj, attributes=attrs)
     gone = before_keys - {c.key for c in claims_of(replace(updated, quarantined=()))}

@@ -97,7 +97,7 @@ INFO = {
         "DUP009",
         "note",
         "a key the plan touches was already in conflict before it",
-        "Not caused by this plan: run `dupfix audit` and resolve the existing duplicate.",
+        "Not caused by this plan: resolve the existing duplicate on its own (`dupfix whois VALUE` lists every holder).",
     ),
     "DUP010": RuleInfo(
         "duplicate-group-alias",
