@@ -20,9 +20,36 @@ HERE = Path(__file__).resolve().parent
 NS = uuid.UUID("8d0d5f8e-4a49-4b1f-9a43-000000000000")
 
 FIRST = [
-    "adele", "alex", "allan", "bianca", "brian", "cameron", "christie", "debra", "diego", "emily",
-    "enrico", "grady", "henrietta", "irvin", "isaiah", "johanna", "joni", "lee", "lidia", "lynne",
-    "megan", "miriam", "nestor", "patti", "pradeep", "raul", "rosa", "sanjay", "sofia", "tomas",
+    "adele",
+    "alex",
+    "allan",
+    "bianca",
+    "brian",
+    "cameron",
+    "christie",
+    "debra",
+    "diego",
+    "emily",
+    "enrico",
+    "grady",
+    "henrietta",
+    "irvin",
+    "isaiah",
+    "johanna",
+    "joni",
+    "lee",
+    "lidia",
+    "lynne",
+    "megan",
+    "miriam",
+    "nestor",
+    "patti",
+    "pradeep",
+    "raul",
+    "rosa",
+    "sanjay",
+    "sofia",
+    "tomas",
 ]
 LAST = ["vance", "wilber", "young", "diaz", "garcia", "khan", "lopez", "nguyen", "patel", "smith"]
 
@@ -39,8 +66,15 @@ def sid(n: int) -> str:
     return f"S-1-5-21-3623811015-3361044348-30300820-{1100 + n}"
 
 
-def user(upn: str, *, display: str, proxies: list[str] | None = None, mail: str | None = None,
-         nickname: str | None = None, **extra: Any) -> dict[str, Any]:
+def user(
+    upn: str,
+    *,
+    display: str,
+    proxies: list[str] | None = None,
+    mail: str | None = None,
+    nickname: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     local = upn.split("@")[0]
     obj: dict[str, Any] = {
         "id": extra.pop("id", oid("entra:" + upn)),
@@ -51,7 +85,9 @@ def user(upn: str, *, display: str, proxies: list[str] | None = None, mail: str 
         "displayName": display,
         "mail": mail if mail is not None else upn,
         "mailNickname": nickname or local,
-        "proxyAddresses": proxies if proxies is not None else [f"SMTP:{upn}", f"smtp:{local}@contoso.onmicrosoft.com"],
+        "proxyAddresses": proxies
+        if proxies is not None
+        else [f"SMTP:{upn}", f"smtp:{local}@contoso.onmicrosoft.com"],
         "userType": "Member",
     }
     obj.update(extra)
@@ -86,28 +122,49 @@ def build() -> dict[str, Any]:
     for i, first in enumerate(FIRST):
         for j, last in enumerate(LAST[:6]):
             upn = f"{first}.{last}@contoso.com"
-            u = user(upn, display=f"{first.title()} {last.title()}",
-                     proxies=[f"SMTP:{upn}", f"smtp:{first}{last[0]}@contoso.com",
-                              f"smtp:{first}.{last}@contoso.onmicrosoft.com"])
+            u = user(
+                upn,
+                display=f"{first.title()} {last.title()}",
+                proxies=[
+                    f"SMTP:{upn}",
+                    f"smtp:{first}{last[0]}@contoso.com",
+                    f"smtp:{first}.{last}@contoso.onmicrosoft.com",
+                ],
+            )
             objects.append(u)
             if (i + j) % 3:
                 n += 1
                 objects.append(ad_twin(u, n))
 
     # The named cast the example plans are about.
-    alice = user("alice@contoso.com", display="Alice Smith",
-                 proxies=["SMTP:alice@contoso.com", "smtp:alice.smith@contoso.com", "SIP:alice@contoso.com",
-                          "smtp:alice@contoso.onmicrosoft.com"])
+    alice = user(
+        "alice@contoso.com",
+        display="Alice Smith",
+        proxies=[
+            "SMTP:alice@contoso.com",
+            "smtp:alice.smith@contoso.com",
+            "SIP:alice@contoso.com",
+            "smtp:alice@contoso.onmicrosoft.com",
+        ],
+    )
     objects += [alice, ad_twin(alice, 900)]
     bob = user("bob@contoso.com", display="Bob Jones (cloud only)")
     objects.append(bob)
     jon = user("jon@contoso.com", display="Jon Cloud (cloud only)")
     objects.append(jon)
-    frank = user("frank@fabrikam.com", display="Frank (acquired, Fabrikam)", mail="frank@fabrikam.com",
-                 nickname="frank", proxies=["SMTP:frank@fabrikam.com", "smtp:frank@contoso.onmicrosoft.com"])
+    frank = user(
+        "frank@fabrikam.com",
+        display="Frank (acquired, Fabrikam)",
+        mail="frank@fabrikam.com",
+        nickname="frank",
+        proxies=["SMTP:frank@fabrikam.com", "smtp:frank@contoso.onmicrosoft.com"],
+    )
     objects.append(frank)
-    dana = user("dana@contoso.com", display="Dana Support",
-                quarantined=[{"property": "ProxyAddress", "value": "smtp:support@contoso.com"}])
+    dana = user(
+        "dana@contoso.com",
+        display="Dana Support",
+        quarantined=[{"property": "ProxyAddress", "value": "smtp:support@contoso.com"}],
+    )
     dana_ad = ad_twin(dana, 901)
     dana_ad["proxyAddresses"].append("smtp:support@contoso.com")  # why Entra quarantined it on her twin
     objects += [dana, dana_ad]
@@ -115,56 +172,126 @@ def build() -> dict[str, Any]:
     objects += [kim, ad_twin(kim, 902)]
     # Lou exists on-prem but is outside the sync scope so far: no Entra twin.
     lou_guid = oid("ad:lou@contoso.com")
-    objects.append({
-        "id": lou_guid, "kind": "user", "directory": "ad", "state": "active", "objectGUID": lou_guid,
-        "objectSid": sid(903), "distinguishedName": "CN=Lou Pending,OU=Contractors,DC=contoso,DC=com",
-        "sAMAccountName": "lou", "userPrincipalName": "lou@contoso.com", "displayName": "Lou Pending",
-        "mail": "lou@contoso.com", "proxyAddresses": ["SMTP:lou@contoso.com"],
-    })
+    objects.append(
+        {
+            "id": lou_guid,
+            "kind": "user",
+            "directory": "ad",
+            "state": "active",
+            "objectGUID": lou_guid,
+            "objectSid": sid(903),
+            "distinguishedName": "CN=Lou Pending,OU=Contractors,DC=contoso,DC=com",
+            "sAMAccountName": "lou",
+            "userPrincipalName": "lou@contoso.com",
+            "displayName": "Lou Pending",
+            "mail": "lou@contoso.com",
+            "proxyAddresses": ["SMTP:lou@contoso.com"],
+        }
+    )
     # Soft-deleted users: Entra prefixes the UPN with the object id (no dashes) and keeps addresses.
     for name, display in (("olivia", "Olivia Former"), ("pat", "Pat Leaver")):
         i = oid("deleted:" + name)
-        objects.append(user(f"{i.replace('-', '')}{name}@contoso.com", id=i, display=display, state="soft-deleted",
-                            mail=f"{name}@contoso.com", nickname=name,
-                            proxies=[f"SMTP:{name}@contoso.com", f"smtp:{name}@contoso.onmicrosoft.com"]))
+        objects.append(
+            user(
+                f"{i.replace('-', '')}{name}@contoso.com",
+                id=i,
+                display=display,
+                state="soft-deleted",
+                mail=f"{name}@contoso.com",
+                nickname=name,
+                proxies=[f"SMTP:{name}@contoso.com", f"smtp:{name}@contoso.onmicrosoft.com"],
+            )
+        )
     # A guest.
-    objects.append(user("gwen_fabrikam.com#EXT#@contoso.onmicrosoft.com", display="Gwen (guest)",
-                        mail="gwen@fabrikam.com", nickname="gwen_fabrikam.com#EXT#",
-                        proxies=["SMTP:gwen@fabrikam.com"], userType="Guest"))
+    objects.append(
+        user(
+            "gwen_fabrikam.com#EXT#@contoso.onmicrosoft.com",
+            display="Gwen (guest)",
+            mail="gwen@fabrikam.com",
+            nickname="gwen_fabrikam.com#EXT#",
+            proxies=["SMTP:gwen@fabrikam.com"],
+            userType="Guest",
+        )
+    )
 
     # Groups: mail-enabled distribution and Microsoft 365 groups, and a security group.
     for name, display, types in (
-        ("sales", "Sales", []), ("support", "Support", []), ("hr", "Human Resources", []),
-        ("marketing", "Marketing", ["Unified"]), ("finance", "Finance", ["Unified"]),
+        ("sales", "Sales", []),
+        ("support", "Support", []),
+        ("hr", "Human Resources", []),
+        ("marketing", "Marketing", ["Unified"]),
+        ("finance", "Finance", ["Unified"]),
     ):
-        objects.append({
-            "id": oid("group:" + name), "kind": "group", "directory": "entra", "state": "active",
-            "displayName": display, "mail": f"{name}@contoso.com", "mailNickname": name, "mailEnabled": True,
-            "securityEnabled": False, "groupTypes": types,
-            "proxyAddresses": [f"SMTP:{name}@contoso.com", f"smtp:{name}@contoso.onmicrosoft.com"],
-        })
-    objects.append({
-        "id": oid("group:vpn-users"), "kind": "group", "directory": "entra", "state": "active",
-        "displayName": "VPN users", "mailNickname": "vpn-users", "mailEnabled": False, "securityEnabled": True,
-        "groupTypes": [], "proxyAddresses": [],
-    })
-    objects.append({
-        "id": oid("group:old-projects"), "kind": "group", "directory": "entra", "state": "soft-deleted",
-        "displayName": "Old Projects", "mail": "projects@contoso.com", "mailNickname": "projects", "mailEnabled": True,
-        "groupTypes": ["Unified"], "proxyAddresses": ["SMTP:projects@contoso.com"],
-    })
+        objects.append(
+            {
+                "id": oid("group:" + name),
+                "kind": "group",
+                "directory": "entra",
+                "state": "active",
+                "displayName": display,
+                "mail": f"{name}@contoso.com",
+                "mailNickname": name,
+                "mailEnabled": True,
+                "securityEnabled": False,
+                "groupTypes": types,
+                "proxyAddresses": [f"SMTP:{name}@contoso.com", f"smtp:{name}@contoso.onmicrosoft.com"],
+            }
+        )
+    objects.append(
+        {
+            "id": oid("group:vpn-users"),
+            "kind": "group",
+            "directory": "entra",
+            "state": "active",
+            "displayName": "VPN users",
+            "mailNickname": "vpn-users",
+            "mailEnabled": False,
+            "securityEnabled": True,
+            "groupTypes": [],
+            "proxyAddresses": [],
+        }
+    )
+    objects.append(
+        {
+            "id": oid("group:old-projects"),
+            "kind": "group",
+            "directory": "entra",
+            "state": "soft-deleted",
+            "displayName": "Old Projects",
+            "mail": "projects@contoso.com",
+            "mailNickname": "projects",
+            "mailEnabled": True,
+            "groupTypes": ["Unified"],
+            "proxyAddresses": ["SMTP:projects@contoso.com"],
+        }
+    )
     # Contacts for partners.
-    for name, domain in (("partner", "fabrikam.com"), ("accounts", "tailspin.com"), ("legal", "woodgrove.com")):
-        objects.append({
-            "id": oid(f"contact:{name}@{domain}"), "kind": "contact", "directory": "entra", "state": "active",
-            "displayName": f"{name.title()} ({domain})", "mail": f"{name}@{domain}", "mailNickname": f"{name}-ext",
-            "proxyAddresses": [f"SMTP:{name}@{domain}"], "targetAddress": f"SMTP:{name}@{domain}",
-        })
+    for name, domain in (
+        ("partner", "fabrikam.com"),
+        ("accounts", "tailspin.com"),
+        ("legal", "woodgrove.com"),
+    ):
+        objects.append(
+            {
+                "id": oid(f"contact:{name}@{domain}"),
+                "kind": "contact",
+                "directory": "entra",
+                "state": "active",
+                "displayName": f"{name.title()} ({domain})",
+                "mail": f"{name}@{domain}",
+                "mailNickname": f"{name}-ext",
+                "proxyAddresses": [f"SMTP:{name}@{domain}"],
+                "targetAddress": f"SMTP:{name}@{domain}",
+            }
+        )
 
     objects.sort(key=lambda o: (o["directory"], o["kind"], o["id"]))
     return {
         "version": 1,
-        "tenant": {"initialDomain": "contoso.onmicrosoft.com", "verifiedDomains": ["contoso.com", "fabrikam.com"]},
+        "tenant": {
+            "initialDomain": "contoso.onmicrosoft.com",
+            "verifiedDomains": ["contoso.com", "fabrikam.com"],
+        },
         "asOf": "2026-11-20T08:00:00Z",
         "directories": ["entra", "ad"],
         "objects": objects,

@@ -132,7 +132,7 @@ def plan(*changes: Change, path: str = "plans/change.yaml") -> Plan:
     return Plan(path, "native", tuple(renumbered))
 
 
-def StubPolicy(*, soft_match: bool = True, severities: dict[str, str] | None = None):  # noqa: N802
+def StubPolicy(*, soft_match: bool = True, severities: dict[str, str] | None = None):
     """The shipped default pack with a few settings changed, as a policy file would change them."""
     from dataclasses import replace
 

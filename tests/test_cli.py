@@ -90,8 +90,16 @@ def test_json_report_matches_its_schema_and_points_at_the_value_line(workdir, ca
 def test_same_input_gives_byte_identical_reports(workdir):
     write(workdir / "plan.yaml", DUPLICATE_PLAN)
     for name in ("a", "b"):
-        dupfix("check", "plan.yaml", "--source", f"snapshot:{TENANT}", "--format", f"json={name}.json",
-               "--format", f"text={name}.txt")
+        dupfix(
+            "check",
+            "plan.yaml",
+            "--source",
+            f"snapshot:{TENANT}",
+            "--format",
+            f"json={name}.json",
+            "--format",
+            f"text={name}.txt",
+        )
     assert (workdir / "a.json").read_bytes() == (workdir / "b.json").read_bytes()
     assert (workdir / "a.txt").read_bytes() == (workdir / "b.txt").read_bytes()
 
@@ -102,8 +110,11 @@ def test_fail_on_never_reports_but_exits_0(workdir):
 
 
 def test_fail_on_warning_fails_on_a_warning(workdir):
-    write(workdir / "plan.yaml", "version: 1\nchanges:\n  - op: create\n    kind: user\n"
-          "    set: {userPrincipalName: alice.b@contoso.com, mailNickname: alice}\n")
+    write(
+        workdir / "plan.yaml",
+        "version: 1\nchanges:\n  - op: create\n    kind: user\n"
+        "    set: {userPrincipalName: alice.b@contoso.com, mailNickname: alice}\n",
+    )
     args = ("check", "plan.yaml", "--source", f"snapshot:{TENANT}")
     assert dupfix(*args) == 0
     assert dupfix(*args, "--fail-on", "warning") == 1
@@ -167,9 +178,12 @@ def test_two_formats_on_stdout_is_exit_2(workdir):
 
 
 def test_source_none_still_finds_duplicates_inside_the_plan(workdir, capsys):
-    write(workdir / "plan.yaml", "version: 1\nchanges:\n"
-          "  - {op: create, kind: user, set: {userPrincipalName: a@contoso.com}}\n"
-          "  - {op: create, kind: user, set: {userPrincipalName: A@contoso.com}}\n")
+    write(
+        workdir / "plan.yaml",
+        "version: 1\nchanges:\n"
+        "  - {op: create, kind: user, set: {userPrincipalName: a@contoso.com}}\n"
+        "  - {op: create, kind: user, set: {userPrincipalName: A@contoso.com}}\n",
+    )
     assert dupfix("check", "plan.yaml", "--source", "none") == 1
     assert "DUP005" in capsys.readouterr().out
 
@@ -202,8 +216,11 @@ def test_broken_config_is_exit_2_naming_the_file(workdir, capsys):
 
 
 def test_policy_pack_changes_severity(workdir, tmp_path):
-    write(workdir / "plan.yaml", "version: 1\nchanges:\n  - op: create\n    kind: user\n"
-          "    set: {userPrincipalName: alice.b@contoso.com, mailNickname: alice}\n")
+    write(
+        workdir / "plan.yaml",
+        "version: 1\nchanges:\n  - op: create\n    kind: user\n"
+        "    set: {userPrincipalName: alice.b@contoso.com, mailNickname: alice}\n",
+    )
     assert dupfix("check", "plan.yaml", "--source", f"snapshot:{TENANT}", "--policy", "strict") == 1
 
 
@@ -268,7 +285,9 @@ def test_snapshot_command_round_trips_the_demo_tenant(workdir, capsys):
 
 
 def test_python_dash_m_runs_the_cli():
-    out = subprocess.run([sys.executable, "-m", "dupfix_policy", "--version"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "dupfix_policy", "--version"], capture_output=True, text=True, check=True
+    )
     assert out.stdout.startswith("dupfix-policy ")
 
 

@@ -22,8 +22,13 @@ ALICE = entra_user(
     proxyAddresses=("SMTP:alice@contoso.com", "smtp:a.smith@contoso.com", "SIP:alice@contoso.com"),
 )
 SALES = entra_obj(
-    "group", "sales", mail="sales@contoso.com", mailEnabled=True, mailNickname="sales",
-    proxyAddresses=("SMTP:sales@contoso.com",), displayName="Sales",
+    "group",
+    "sales",
+    mail="sales@contoso.com",
+    mailEnabled=True,
+    mailNickname="sales",
+    proxyAddresses=("SMTP:sales@contoso.com",),
+    displayName="Sales",
 )
 
 
@@ -45,8 +50,15 @@ def test_upn_differing_only_in_case_is_the_same_upn():
 
 def test_secondary_smtp_equal_to_anothers_primary_SMTP_is_dup002():
     report = run(
-        [change("create", set={"userPrincipalName": "al@contoso.com", "proxyAddresses": ["SMTP:al@contoso.com",
-                                                                                       "smtp:A.Smith@contoso.com"]})],
+        [
+            change(
+                "create",
+                set={
+                    "userPrincipalName": "al@contoso.com",
+                    "proxyAddresses": ["SMTP:al@contoso.com", "smtp:A.Smith@contoso.com"],
+                },
+            )
+        ],
         [ALICE],
     )
     f = only(report, "DUP002")
@@ -56,7 +68,12 @@ def test_secondary_smtp_equal_to_anothers_primary_SMTP_is_dup002():
 
 def test_sip_address_taken_is_dup002():
     report = run(
-        [change("create", set={"userPrincipalName": "bob@contoso.com", "proxyAddresses": ["sip:Alice@contoso.com"]})],
+        [
+            change(
+                "create",
+                set={"userPrincipalName": "bob@contoso.com", "proxyAddresses": ["sip:Alice@contoso.com"]},
+            )
+        ],
         [ALICE],
     )
     assert only(report, "DUP002").finding.key == "proxy:sip:alice@contoso.com"
@@ -66,8 +83,15 @@ def test_x500_address_taken_is_dup002():
     legacy = "X500:/o=Contoso/ou=Exchange/cn=Recipients/cn=alice"
     holder = entra_user("old@contoso.com", proxyAddresses=(legacy,))
     report = run(
-        [change("create", set={"userPrincipalName": "bob@contoso.com",
-                               "proxyAddresses": ["x500:/o=contoso/ou=exchange/cn=recipients/cn=ALICE"]})],
+        [
+            change(
+                "create",
+                set={
+                    "userPrincipalName": "bob@contoso.com",
+                    "proxyAddresses": ["x500:/o=contoso/ou=exchange/cn=recipients/cn=ALICE"],
+                },
+            )
+        ],
         [holder],
     )
     assert codes(report) == ["DUP002"]
@@ -75,14 +99,21 @@ def test_x500_address_taken_is_dup002():
 
 def test_sip_and_smtp_of_the_same_address_are_different_values():
     report = run(
-        [change("create", set={"userPrincipalName": "bob@contoso.com", "proxyAddresses": ["SIP:sales@contoso.com"]})],
+        [
+            change(
+                "create",
+                set={"userPrincipalName": "bob@contoso.com", "proxyAddresses": ["SIP:sales@contoso.com"]},
+            )
+        ],
         [SALES],
     )
     assert codes(report) == []
 
 
 def test_mail_equal_to_anothers_proxy_address_is_dup002():
-    report = run([change("create", set={"userPrincipalName": "bob@contoso.com", "mail": "sales@contoso.com"})], [SALES])
+    report = run(
+        [change("create", set={"userPrincipalName": "bob@contoso.com", "mail": "sales@contoso.com"})], [SALES]
+    )
     f = only(report, "DUP002")
     assert f.finding.attribute == "mail"
     assert f.finding.holders[0].kind == "group"
@@ -97,7 +128,13 @@ def test_upn_equal_to_anothers_smtp_address_is_dup003():
 def test_smtp_address_equal_to_another_users_upn_only_is_dup003():
     bare = entra_user("carol@contoso.com")  # UPN only, no mail or proxies
     report = run(
-        [change("create", "contact", set={"displayName": "Carol ext", "proxyAddresses": ["SMTP:carol@contoso.com"]})],
+        [
+            change(
+                "create",
+                "contact",
+                set={"displayName": "Carol ext", "proxyAddresses": ["SMTP:carol@contoso.com"]},
+            )
+        ],
         [bare],
     )
     assert codes(report) == ["DUP003"]
@@ -105,7 +142,8 @@ def test_smtp_address_equal_to_another_users_upn_only_is_dup003():
 
 def test_smtp_address_held_as_smtp_and_upn_is_reported_as_the_direct_dup002():
     report = run(
-        [change("create", "contact", set={"displayName": "A", "proxyAddresses": ["SMTP:alice@contoso.com"]})], [ALICE]
+        [change("create", "contact", set={"displayName": "A", "proxyAddresses": ["SMTP:alice@contoso.com"]})],
+        [ALICE],
     )
     assert codes(report) == ["DUP002"]
 
@@ -113,7 +151,13 @@ def test_smtp_address_held_as_smtp_and_upn_is_reported_as_the_direct_dup002():
 def test_target_address_taken_by_another_contact_is_dup002():
     contact = entra_obj("contact", "ext", targetAddress="SMTP:partner@fabrikam.com", displayName="Partner")
     report = run(
-        [change("create", "contact", set={"displayName": "Partner 2", "targetAddress": "smtp:Partner@fabrikam.com"})],
+        [
+            change(
+                "create",
+                "contact",
+                set={"displayName": "Partner 2", "targetAddress": "smtp:Partner@fabrikam.com"},
+            )
+        ],
         [contact],
     )
     f = only(report, "DUP002")
@@ -128,7 +172,12 @@ def test_soft_deleted_user_still_holds_smtp_alice_at_contoso():
         proxyAddresses=("SMTP:alice@contoso.com",),
     )
     report = run(
-        [change("create", set={"userPrincipalName": "alice2@contoso.com", "proxyAddresses": ["SMTP:alice@contoso.com"]})],
+        [
+            change(
+                "create",
+                set={"userPrincipalName": "alice2@contoso.com", "proxyAddresses": ["SMTP:alice@contoso.com"]},
+            )
+        ],
         [deleted],
     )
     f = only(report, "DUP004")
@@ -148,9 +197,16 @@ def test_soft_deleted_user_frees_its_upn():
 
 
 def test_key_held_by_an_active_and_a_soft_deleted_object_gives_both_findings():
-    deleted = entra_user("0c1eold@contoso.com", id="0c1e", state="soft-deleted", proxyAddresses=("smtp:sales@contoso.com",))
+    deleted = entra_user(
+        "0c1eold@contoso.com", id="0c1e", state="soft-deleted", proxyAddresses=("smtp:sales@contoso.com",)
+    )
     report = run(
-        [change("create", set={"userPrincipalName": "bob@contoso.com", "proxyAddresses": ["SMTP:sales@contoso.com"]})],
+        [
+            change(
+                "create",
+                set={"userPrincipalName": "bob@contoso.com", "proxyAddresses": ["SMTP:sales@contoso.com"]},
+            )
+        ],
         [SALES, deleted],
     )
     assert {"DUP002", "DUP004"} <= set(codes(report))
@@ -163,7 +219,12 @@ def test_quarantined_value_blocks_others_and_says_so():
         quarantined=[("ProxyAddress", "smtp:support@contoso.com")],
     )
     report = run(
-        [change("create", set={"userPrincipalName": "erin@contoso.com", "proxyAddresses": ["SMTP:support@contoso.com"]})],
+        [
+            change(
+                "create",
+                set={"userPrincipalName": "erin@contoso.com", "proxyAddresses": ["SMTP:support@contoso.com"]},
+            )
+        ],
         [holder],
     )
     f = only(report, "DUP002")
@@ -172,7 +233,9 @@ def test_quarantined_value_blocks_others_and_says_so():
 
 
 def test_quarantined_bare_upn_value_counts_as_the_upn():
-    holder = entra_user("frank1234@contoso.onmicrosoft.com", quarantined=[("UserPrincipalName", "frank@contoso.com")])
+    holder = entra_user(
+        "frank1234@contoso.onmicrosoft.com", quarantined=[("UserPrincipalName", "frank@contoso.com")]
+    )
     report = run([change("create", set={"userPrincipalName": "frank@contoso.com"})], [holder])
     assert codes(report) == ["DUP001"]
 
@@ -180,8 +243,15 @@ def test_quarantined_bare_upn_value_counts_as_the_upn():
 def test_synced_user_updated_on_prem_is_not_a_duplicate_of_its_entra_twin_linked_by_guid():
     ad, cloud = synced_pair("gina@contoso.com", link="guid", proxyAddresses=("SMTP:gina@contoso.com",))
     report = run(
-        [change("update", directory="ad", target={"distinguishedName": ad.get("distinguishedName")},
-                add={"proxyAddresses": ["smtp:g.lopez@contoso.com"]}, set={"mail": "gina@contoso.com"})],
+        [
+            change(
+                "update",
+                directory="ad",
+                target={"distinguishedName": ad.get("distinguishedName")},
+                add={"proxyAddresses": ["smtp:g.lopez@contoso.com"]},
+                set={"mail": "gina@contoso.com"},
+            )
+        ],
         [ad, cloud],
         dirs=("entra", "ad"),
     )
@@ -191,7 +261,14 @@ def test_synced_user_updated_on_prem_is_not_a_duplicate_of_its_entra_twin_linked
 def test_synced_user_twin_linked_by_sid_is_one_identity():
     ad, cloud = synced_pair("hank@contoso.com", link="sid", proxyAddresses=("SMTP:hank@contoso.com",))
     report = run(
-        [change("update", directory="ad", target={"objectGUID": ad.id}, set={"userPrincipalName": "Hank@contoso.com"})],
+        [
+            change(
+                "update",
+                directory="ad",
+                target={"objectGUID": ad.id},
+                set={"userPrincipalName": "Hank@contoso.com"},
+            )
+        ],
         [ad, cloud],
         dirs=("entra", "ad"),
     )
@@ -201,7 +278,12 @@ def test_synced_user_twin_linked_by_sid_is_one_identity():
 def test_twins_appear_as_one_holder_listing_both_objects():
     ad, cloud = synced_pair("ivy@contoso.com", proxyAddresses=("SMTP:ivy@contoso.com",))
     report = run(
-        [change("create", set={"userPrincipalName": "ivy2@contoso.com", "proxyAddresses": ["SMTP:ivy@contoso.com"]})],
+        [
+            change(
+                "create",
+                set={"userPrincipalName": "ivy2@contoso.com", "proxyAddresses": ["SMTP:ivy@contoso.com"]},
+            )
+        ],
         [ad, cloud],
         dirs=("entra", "ad"),
     )
@@ -215,9 +297,17 @@ def test_two_ad_objects_with_one_proxy_address_is_dup002():
     # AD enforces unique UPNs, not unique proxyAddresses: this is the gap sync trips over.
     existing = ad_user("jack@contoso.com", proxyAddresses=("SMTP:jack@contoso.com",))
     report = run(
-        [change("create", directory="ad", set={"userPrincipalName": "jack.b@contoso.com",
-                                                "distinguishedName": "CN=Jack B,OU=Staff,DC=contoso,DC=com",
-                                                "proxyAddresses": ["smtp:jack@contoso.com"]})],
+        [
+            change(
+                "create",
+                directory="ad",
+                set={
+                    "userPrincipalName": "jack.b@contoso.com",
+                    "distinguishedName": "CN=Jack B,OU=Staff,DC=contoso,DC=com",
+                    "proxyAddresses": ["smtp:jack@contoso.com"],
+                },
+            )
+        ],
         [existing],
         dirs=("ad",),
     )
@@ -227,7 +317,12 @@ def test_two_ad_objects_with_one_proxy_address_is_dup002():
 def test_non_ascii_addresses_fold_case():
     holder = entra_user("elodie@contoso.com", proxyAddresses=("SMTP:élodie@contoso.com",))
     report = run(
-        [change("create", set={"userPrincipalName": "e2@contoso.com", "proxyAddresses": ["smtp:ÉLODIE@contoso.com"]})],
+        [
+            change(
+                "create",
+                set={"userPrincipalName": "e2@contoso.com", "proxyAddresses": ["smtp:ÉLODIE@contoso.com"]},
+            )
+        ],
         [holder],
     )
     assert codes(report) == ["DUP002"]
@@ -236,7 +331,15 @@ def test_non_ascii_addresses_fold_case():
 def test_duplicate_anchor_on_another_entra_object_is_dup008():
     holder = entra_user("kim@contoso.com", onPremisesImmutableId="AAECAwQFBgcICQoLDA0ODw==")
     report = run(
-        [change("create", set={"userPrincipalName": "kim2@contoso.com", "onPremisesImmutableId": "AAECAwQFBgcICQoLDA0ODw=="})],
+        [
+            change(
+                "create",
+                set={
+                    "userPrincipalName": "kim2@contoso.com",
+                    "onPremisesImmutableId": "AAECAwQFBgcICQoLDA0ODw==",
+                },
+            )
+        ],
         [holder],
     )
     assert codes(report) == ["DUP008"]
@@ -245,7 +348,15 @@ def test_duplicate_anchor_on_another_entra_object_is_dup008():
 def test_anchor_case_matters_because_it_is_base64():
     holder = entra_user("kim@contoso.com", onPremisesImmutableId="AAECAwQFBgcICQoLDA0ODw==")
     report = run(
-        [change("create", set={"userPrincipalName": "kim2@contoso.com", "onPremisesImmutableId": "aaecawqfbgcicqolda0odw=="})],
+        [
+            change(
+                "create",
+                set={
+                    "userPrincipalName": "kim2@contoso.com",
+                    "onPremisesImmutableId": "aaecawqfbgcicqolda0odw==",
+                },
+            )
+        ],
         [holder],
     )
     assert "DUP008" not in codes(report)
@@ -253,8 +364,18 @@ def test_anchor_case_matters_because_it_is_base64():
 
 def test_mail_enabled_group_alias_taken_is_dup010():
     report = run(
-        [change("create", "group", set={"displayName": "Sales EU", "mailEnabled": True, "mailNickname": "Sales",
-                                        "proxyAddresses": ["SMTP:sales-eu@contoso.com"]})],
+        [
+            change(
+                "create",
+                "group",
+                set={
+                    "displayName": "Sales EU",
+                    "mailEnabled": True,
+                    "mailNickname": "Sales",
+                    "proxyAddresses": ["SMTP:sales-eu@contoso.com"],
+                },
+            )
+        ],
         [SALES],
     )
     assert codes(report) == ["DUP010"]
@@ -262,7 +383,13 @@ def test_mail_enabled_group_alias_taken_is_dup010():
 
 def test_security_group_alias_is_not_judged():
     report = run(
-        [change("create", "group", set={"displayName": "Sales sec", "mailEnabled": False, "mailNickname": "sales"})],
+        [
+            change(
+                "create",
+                "group",
+                set={"displayName": "Sales sec", "mailEnabled": False, "mailNickname": "sales"},
+            )
+        ],
         [SALES],
     )
     assert codes(report) == []
@@ -277,15 +404,26 @@ def test_user_alias_taken_by_another_user_is_dup013_warning():
 
 
 def test_user_alias_equal_to_a_groups_alias_is_not_a_user_alias_duplicate():
-    report = run([change("create", set={"userPrincipalName": "s@contoso.com", "mailNickname": "sales"})], [SALES])
+    report = run(
+        [change("create", set={"userPrincipalName": "s@contoso.com", "mailNickname": "sales"})], [SALES]
+    )
     assert "DUP013" not in codes(report) and "DUP010" not in codes(report)
 
 
 def test_samaccountname_taken_in_the_same_ad_domain_is_dup014():
     existing = ad_user("lee@contoso.com", sAMAccountName="lee")
     report = run(
-        [change("create", directory="ad", set={"userPrincipalName": "lee2@contoso.com", "sAMAccountName": "LEE",
-                                                "distinguishedName": "CN=Lee Two,OU=New,DC=contoso,DC=com"})],
+        [
+            change(
+                "create",
+                directory="ad",
+                set={
+                    "userPrincipalName": "lee2@contoso.com",
+                    "sAMAccountName": "LEE",
+                    "distinguishedName": "CN=Lee Two,OU=New,DC=contoso,DC=com",
+                },
+            )
+        ],
         [existing],
         dirs=("ad",),
     )
@@ -295,8 +433,17 @@ def test_samaccountname_taken_in_the_same_ad_domain_is_dup014():
 def test_samaccountname_in_another_domain_is_free():
     existing = ad_user("lee@contoso.com", sAMAccountName="lee")
     report = run(
-        [change("create", directory="ad", set={"userPrincipalName": "lee@emea.contoso.com", "sAMAccountName": "lee",
-                                                "distinguishedName": "CN=Lee,OU=New,DC=emea,DC=contoso,DC=com"})],
+        [
+            change(
+                "create",
+                directory="ad",
+                set={
+                    "userPrincipalName": "lee@emea.contoso.com",
+                    "sAMAccountName": "lee",
+                    "distinguishedName": "CN=Lee,OU=New,DC=emea,DC=contoso,DC=com",
+                },
+            )
+        ],
         [existing],
         dirs=("ad",),
     )

@@ -29,8 +29,15 @@ def test_two_creates_with_one_upn_are_dup005_each_naming_the_other():
 def test_two_changes_to_one_identity_are_not_dup005():
     report = run(
         [
-            change("create", set={"userPrincipalName": "new@contoso.com", "proxyAddresses": ["SMTP:new@contoso.com"]}),
-            change("update", target={"userPrincipalName": "new@contoso.com"}, add={"proxyAddresses": ["smtp:n@contoso.com"]}),
+            change(
+                "create",
+                set={"userPrincipalName": "new@contoso.com", "proxyAddresses": ["SMTP:new@contoso.com"]},
+            ),
+            change(
+                "update",
+                target={"userPrincipalName": "new@contoso.com"},
+                add={"proxyAddresses": ["smtp:n@contoso.com"]},
+            ),
         ]
     )
     assert codes(report) == []
@@ -40,8 +47,16 @@ def test_create_plus_group_with_the_users_upn_as_smtp_is_dup005():
     report = run(
         [
             change("create", set={"userPrincipalName": "team@contoso.com"}),
-            change("create", "group", set={"displayName": "Team", "mailEnabled": True, "mailNickname": "team",
-                                           "proxyAddresses": ["SMTP:team@contoso.com"]}),
+            change(
+                "create",
+                "group",
+                set={
+                    "displayName": "Team",
+                    "mailEnabled": True,
+                    "mailNickname": "team",
+                    "proxyAddresses": ["SMTP:team@contoso.com"],
+                },
+            ),
         ]
     )
     assert codes(report).count("DUP005") == 2
@@ -49,13 +64,23 @@ def test_create_plus_group_with_the_users_upn_as_smtp_is_dup005():
 
 def test_swap_of_addresses_between_two_users_passes_with_move_warnings():
     bob = entra_user("bob@contoso.com", proxyAddresses=("SMTP:bob@contoso.com", "smtp:lead@contoso.com"))
-    carol = entra_user("carol@contoso.com", proxyAddresses=("SMTP:carol@contoso.com", "smtp:deputy@contoso.com"))
+    carol = entra_user(
+        "carol@contoso.com", proxyAddresses=("SMTP:carol@contoso.com", "smtp:deputy@contoso.com")
+    )
     report = run(
         [
-            change("update", target={"userPrincipalName": "bob@contoso.com"},
-                   remove={"proxyAddresses": ["smtp:lead@contoso.com"]}, add={"proxyAddresses": ["smtp:deputy@contoso.com"]}),
-            change("update", target={"userPrincipalName": "carol@contoso.com"},
-                   remove={"proxyAddresses": ["smtp:deputy@contoso.com"]}, add={"proxyAddresses": ["smtp:lead@contoso.com"]}),
+            change(
+                "update",
+                target={"userPrincipalName": "bob@contoso.com"},
+                remove={"proxyAddresses": ["smtp:lead@contoso.com"]},
+                add={"proxyAddresses": ["smtp:deputy@contoso.com"]},
+            ),
+            change(
+                "update",
+                target={"userPrincipalName": "carol@contoso.com"},
+                remove={"proxyAddresses": ["smtp:deputy@contoso.com"]},
+                add={"proxyAddresses": ["smtp:lead@contoso.com"]},
+            ),
         ],
         [bob, carol],
     )
@@ -66,9 +91,17 @@ def test_swap_of_addresses_between_two_users_passes_with_move_warnings():
 def test_taking_an_address_equal_to_a_users_kept_upn_is_dup003_even_in_a_swap():
     report = run(
         [
-            change("update", target={"userPrincipalName": "bob@contoso.com"},
-                   remove={"proxyAddresses": ["SMTP:bob@contoso.com"]}, set={"mail": None}),
-            change("update", target={"userPrincipalName": "carol@contoso.com"}, add={"proxyAddresses": ["smtp:bob@contoso.com"]}),
+            change(
+                "update",
+                target={"userPrincipalName": "bob@contoso.com"},
+                remove={"proxyAddresses": ["SMTP:bob@contoso.com"]},
+                set={"mail": None},
+            ),
+            change(
+                "update",
+                target={"userPrincipalName": "carol@contoso.com"},
+                add={"proxyAddresses": ["smtp:bob@contoso.com"]},
+            ),
         ],
         [BOB, CAROL],
     )
@@ -78,9 +111,17 @@ def test_taking_an_address_equal_to_a_users_kept_upn_is_dup003_even_in_a_swap():
 def test_address_released_by_update_and_taken_in_same_plan_is_only_a_warning():
     report = run(
         [
-            change("update", target={"userPrincipalName": "bob@contoso.com"}, set={"mail": None},
-                   remove={"proxyAddresses": ["SMTP:bob@contoso.com"]}),
-            change("create", "contact", set={"displayName": "Bob ext", "proxyAddresses": ["SMTP:bob@contoso.com"]}),
+            change(
+                "update",
+                target={"userPrincipalName": "bob@contoso.com"},
+                set={"mail": None},
+                remove={"proxyAddresses": ["SMTP:bob@contoso.com"]},
+            ),
+            change(
+                "create",
+                "contact",
+                set={"displayName": "Bob ext", "proxyAddresses": ["SMTP:bob@contoso.com"]},
+            ),
         ],
         [BOB],
     )
@@ -93,9 +134,17 @@ def test_address_released_after_it_is_taken_still_counts_on_the_final_state():
     # Order inside the plan does not matter: the final state is what syncs.
     report = run(
         [
-            change("create", "contact", set={"displayName": "Bob ext", "proxyAddresses": ["SMTP:bob@contoso.com"]}),
-            change("update", target={"userPrincipalName": "bob@contoso.com"}, set={"mail": None},
-                   remove={"proxyAddresses": ["SMTP:bob@contoso.com"]}),
+            change(
+                "create",
+                "contact",
+                set={"displayName": "Bob ext", "proxyAddresses": ["SMTP:bob@contoso.com"]},
+            ),
+            change(
+                "update",
+                target={"userPrincipalName": "bob@contoso.com"},
+                set={"mail": None},
+                remove={"proxyAddresses": ["SMTP:bob@contoso.com"]},
+            ),
         ],
         [BOB],
     )
@@ -106,8 +155,14 @@ def test_delete_of_the_holder_plus_create_in_the_same_plan_is_dup004_warning():
     report = run(
         [
             change("delete", target={"userPrincipalName": "bob@contoso.com"}),
-            change("create", set={"userPrincipalName": "bob@contoso.com", "mail": "bob@contoso.com",
-                                  "proxyAddresses": ["SMTP:bob@contoso.com"]}),
+            change(
+                "create",
+                set={
+                    "userPrincipalName": "bob@contoso.com",
+                    "mail": "bob@contoso.com",
+                    "proxyAddresses": ["SMTP:bob@contoso.com"],
+                },
+            ),
         ],
         [BOB],
     )
@@ -119,11 +174,16 @@ def test_delete_of_the_holder_plus_create_in_the_same_plan_is_dup004_warning():
 
 
 def test_purged_holder_frees_its_addresses():
-    deleted = entra_user("0c1ebob@contoso.com", id="0c1e", state="soft-deleted", proxyAddresses=("SMTP:bob@contoso.com",))
+    deleted = entra_user(
+        "0c1ebob@contoso.com", id="0c1e", state="soft-deleted", proxyAddresses=("SMTP:bob@contoso.com",)
+    )
     report = run(
         [
             change("delete", target={"id": "0c1e"}, purge=True),
-            change("create", set={"userPrincipalName": "bob2@contoso.com", "proxyAddresses": ["SMTP:bob@contoso.com"]}),
+            change(
+                "create",
+                set={"userPrincipalName": "bob2@contoso.com", "proxyAddresses": ["SMTP:bob@contoso.com"]},
+            ),
         ],
         [deleted],
     )
@@ -135,7 +195,11 @@ def test_deleting_a_contact_is_a_hard_delete():
     report = run(
         [
             change("delete", "contact", target={"id": contact.id}),
-            change("create", "contact", set={"displayName": "Partner 2", "proxyAddresses": ["SMTP:p@fabrikam.com"]}),
+            change(
+                "create",
+                "contact",
+                set={"displayName": "Partner 2", "proxyAddresses": ["SMTP:p@fabrikam.com"]},
+            ),
         ],
         [contact],
     )
@@ -148,7 +212,10 @@ def test_deleting_an_ad_user_soft_deletes_its_entra_twin():
     report = run(
         [
             change("delete", directory="ad", target={"objectGUID": ad.id}),
-            change("create", set={"userPrincipalName": "dan2@contoso.com", "proxyAddresses": ["SMTP:dan@contoso.com"]}),
+            change(
+                "create",
+                set={"userPrincipalName": "dan2@contoso.com", "proxyAddresses": ["SMTP:dan@contoso.com"]},
+            ),
         ],
         [ad, cloud],
         dirs=("entra", "ad"),
@@ -157,13 +224,28 @@ def test_deleting_an_ad_user_soft_deletes_its_entra_twin():
 
 
 def test_case_only_change_of_your_own_upn_is_nothing():
-    report = run([change("update", target={"userPrincipalName": "bob@contoso.com"}, set={"userPrincipalName": "Bob@Contoso.com"})], [BOB])
+    report = run(
+        [
+            change(
+                "update",
+                target={"userPrincipalName": "bob@contoso.com"},
+                set={"userPrincipalName": "Bob@Contoso.com"},
+            )
+        ],
+        [BOB],
+    )
     assert codes(report) == []
 
 
 def test_renaming_upn_to_anothers_upn_is_dup001():
     report = run(
-        [change("update", target={"userPrincipalName": "bob@contoso.com"}, set={"userPrincipalName": "carol@contoso.com"})],
+        [
+            change(
+                "update",
+                target={"userPrincipalName": "bob@contoso.com"},
+                set={"userPrincipalName": "carol@contoso.com"},
+            )
+        ],
         [BOB, CAROL],
     )
     assert codes(report) == ["DUP001"]
@@ -175,7 +257,10 @@ def test_renaming_upn_to_anothers_upn_is_dup001():
 def test_pre_existing_conflict_on_a_touched_key_is_a_note():
     one = entra_user("x1@contoso.com", proxyAddresses=("SMTP:shared@contoso.com",))
     two = entra_obj("group", "shared", displayName="Shared", proxyAddresses=("smtp:shared@contoso.com",))
-    report = run([change("update", target={"userPrincipalName": "x1@contoso.com"}, set={"displayName": "X One"})], [one, two])
+    report = run(
+        [change("update", target={"userPrincipalName": "x1@contoso.com"}, set={"displayName": "X One"})],
+        [one, two],
+    )
     f = only(report, "DUP009")
     assert f.severity == "note"
     assert len(f.finding.holders) == 2
@@ -192,7 +277,13 @@ def test_resolving_an_existing_conflict_is_not_reported():
     one = entra_user("x1@contoso.com", proxyAddresses=("SMTP:x1@contoso.com", "smtp:shared@contoso.com"))
     two = entra_obj("group", "shared", displayName="Shared", proxyAddresses=("SMTP:shared@contoso.com",))
     report = run(
-        [change("update", target={"userPrincipalName": "x1@contoso.com"}, remove={"proxyAddresses": ["smtp:shared@contoso.com"]})],
+        [
+            change(
+                "update",
+                target={"userPrincipalName": "x1@contoso.com"},
+                remove={"proxyAddresses": ["smtp:shared@contoso.com"]},
+            )
+        ],
         [one, two],
     )
     assert codes(report) == []
@@ -202,7 +293,9 @@ def test_resolving_an_existing_conflict_is_not_reported():
 
 
 def test_update_of_unknown_target_is_ref001():
-    report = run([change("update", target={"userPrincipalName": "ghost@contoso.com"}, set={"displayName": "G"})], [BOB])
+    report = run(
+        [change("update", target={"userPrincipalName": "ghost@contoso.com"}, set={"displayName": "G"})], [BOB]
+    )
     f = only(report, "REF001")
     assert f.severity == "error"
     assert "ghost@contoso.com" in f.finding.message
@@ -217,7 +310,14 @@ def test_update_of_a_soft_deleted_object_says_restore_it_first():
 
 def test_target_in_a_directory_no_source_covers_is_a_note():
     report = run(
-        [change("update", directory="ad", target={"distinguishedName": "CN=Bob,DC=contoso,DC=com"}, set={"displayName": "B"})],
+        [
+            change(
+                "update",
+                directory="ad",
+                target={"distinguishedName": "CN=Bob,DC=contoso,DC=com"},
+                set={"displayName": "B"},
+            )
+        ],
         [BOB],
         dirs=("entra",),
     )
@@ -244,7 +344,9 @@ def test_restore_reclaims_the_original_upn_and_its_addresses():
 
 
 def test_restore_of_a_user_whose_values_are_free_passes():
-    deleted = entra_user("0c1eeve@contoso.com", id="0c1e", state="soft-deleted", proxyAddresses=("SMTP:eve@contoso.com",))
+    deleted = entra_user(
+        "0c1eeve@contoso.com", id="0c1e", state="soft-deleted", proxyAddresses=("SMTP:eve@contoso.com",)
+    )
     report = run([change("restore", target={"id": "0c1e"})], [deleted])
     assert codes(report) == []
 
@@ -258,7 +360,9 @@ def test_restore_of_an_active_object_is_ref001():
 
 
 def test_moera_taken_is_dup007_warning_on_a_prediction():
-    holder = entra_user("frank@fabrikam.com", proxyAddresses=("SMTP:frank@fabrikam.com", "smtp:frank@contoso.onmicrosoft.com"))
+    holder = entra_user(
+        "frank@fabrikam.com", proxyAddresses=("SMTP:frank@fabrikam.com", "smtp:frank@contoso.onmicrosoft.com")
+    )
     report = run([change("create", set={"userPrincipalName": "frank@contoso.com"})], [holder])
     f = only(report, "DUP007")
     assert f.severity == "warning"
@@ -278,14 +382,26 @@ def test_two_creates_deriving_one_moera_are_dup007():
 
 def test_moera_uses_mail_nickname_over_upn_prefix():
     holder = entra_user("x@contoso.com", proxyAddresses=("smtp:gus@contoso.onmicrosoft.com",))
-    report = run([change("create", set={"userPrincipalName": "gus@contoso.com", "mailNickname": "gus.g"})], [holder])
+    report = run(
+        [change("create", set={"userPrincipalName": "gus@contoso.com", "mailNickname": "gus.g"})], [holder]
+    )
     assert "DUP007" not in codes(report)
 
 
 def test_guests_get_no_moera():
-    holder = entra_user("x@contoso.com", proxyAddresses=("smtp:hal_fabrikam.com#EXT#@contoso.onmicrosoft.com",))
+    holder = entra_user(
+        "x@contoso.com", proxyAddresses=("smtp:hal_fabrikam.com#EXT#@contoso.onmicrosoft.com",)
+    )
     report = run(
-        [change("create", set={"userPrincipalName": "hal_fabrikam.com#EXT#@contoso.onmicrosoft.com", "userType": "Guest"})],
+        [
+            change(
+                "create",
+                set={
+                    "userPrincipalName": "hal_fabrikam.com#EXT#@contoso.onmicrosoft.com",
+                    "userType": "Guest",
+                },
+            )
+        ],
         [holder],
     )
     assert "DUP007" not in codes(report)
@@ -303,9 +419,18 @@ def test_moera_skipped_with_a_note_when_initial_domain_unknown():
 def test_ad_create_matching_a_cloud_only_user_is_dup011_not_dup001():
     cloud = entra_user("jon@contoso.com", mail="jon@contoso.com", proxyAddresses=("SMTP:jon@contoso.com",))
     report = run(
-        [change("create", directory="ad", set={"userPrincipalName": "jon@contoso.com", "mail": "jon@contoso.com",
-                                                "distinguishedName": "CN=Jon,OU=Staff,DC=contoso,DC=com",
-                                                "proxyAddresses": ["SMTP:jon@contoso.com"]})],
+        [
+            change(
+                "create",
+                directory="ad",
+                set={
+                    "userPrincipalName": "jon@contoso.com",
+                    "mail": "jon@contoso.com",
+                    "distinguishedName": "CN=Jon,OU=Staff,DC=contoso,DC=com",
+                    "proxyAddresses": ["SMTP:jon@contoso.com"],
+                },
+            )
+        ],
         [cloud],
         dirs=("entra", "ad"),
     )
@@ -316,8 +441,16 @@ def test_ad_create_matching_a_cloud_only_user_is_dup011_not_dup001():
 def test_ad_create_matching_a_synced_user_is_an_ordinary_duplicate():
     ad, cloud = synced_pair("kay@contoso.com", proxyAddresses=("SMTP:kay@contoso.com",))
     report = run(
-        [change("create", directory="ad", set={"userPrincipalName": "kay@contoso.com",
-                                                "distinguishedName": "CN=Kay2,OU=Staff,DC=contoso,DC=com"})],
+        [
+            change(
+                "create",
+                directory="ad",
+                set={
+                    "userPrincipalName": "kay@contoso.com",
+                    "distinguishedName": "CN=Kay2,OU=Staff,DC=contoso,DC=com",
+                },
+            )
+        ],
         [ad, cloud],
         dirs=("entra", "ad"),
     )
@@ -327,7 +460,12 @@ def test_ad_create_matching_a_synced_user_is_an_ordinary_duplicate():
 def test_cloud_create_matching_a_not_yet_synced_ad_user_is_dup011():
     pending = ad_user("lou@contoso.com", mail="lou@contoso.com", proxyAddresses=("SMTP:lou@contoso.com",))
     report = run(
-        [change("create", set={"userPrincipalName": "lou@contoso.com", "proxyAddresses": ["SMTP:lou@contoso.com"]})],
+        [
+            change(
+                "create",
+                set={"userPrincipalName": "lou@contoso.com", "proxyAddresses": ["SMTP:lou@contoso.com"]},
+            )
+        ],
         [pending],
         dirs=("entra", "ad"),
     )
@@ -335,11 +473,21 @@ def test_cloud_create_matching_a_not_yet_synced_ad_user_is_dup011():
 
 
 def test_soft_match_across_object_types_is_an_ordinary_duplicate():
-    cloud_group = entra_obj("group", "mo", displayName="Mo", mailEnabled=True, proxyAddresses=("SMTP:mo@contoso.com",))
+    cloud_group = entra_obj(
+        "group", "mo", displayName="Mo", mailEnabled=True, proxyAddresses=("SMTP:mo@contoso.com",)
+    )
     report = run(
-        [change("create", directory="ad", set={"userPrincipalName": "mo@contoso.com",
-                                                "distinguishedName": "CN=Mo,DC=contoso,DC=com",
-                                                "proxyAddresses": ["SMTP:mo@contoso.com"]})],
+        [
+            change(
+                "create",
+                directory="ad",
+                set={
+                    "userPrincipalName": "mo@contoso.com",
+                    "distinguishedName": "CN=Mo,DC=contoso,DC=com",
+                    "proxyAddresses": ["SMTP:mo@contoso.com"],
+                },
+            )
+        ],
         [cloud_group],
         dirs=("entra", "ad"),
     )
@@ -350,9 +498,17 @@ def test_soft_match_across_object_types_is_an_ordinary_duplicate():
 def test_soft_match_blocked_by_policy_makes_it_an_error():
     cloud = entra_user("jon@contoso.com", proxyAddresses=("SMTP:jon@contoso.com",))
     report = run(
-        [change("create", directory="ad", set={"userPrincipalName": "jon@contoso.com",
-                                                "distinguishedName": "CN=Jon,DC=contoso,DC=com",
-                                                "proxyAddresses": ["SMTP:jon@contoso.com"]})],
+        [
+            change(
+                "create",
+                directory="ad",
+                set={
+                    "userPrincipalName": "jon@contoso.com",
+                    "distinguishedName": "CN=Jon,DC=contoso,DC=com",
+                    "proxyAddresses": ["SMTP:jon@contoso.com"],
+                },
+            )
+        ],
         [cloud],
         dirs=("entra", "ad"),
         policy=StubPolicy(soft_match=False),

@@ -50,8 +50,22 @@ def test_demo_tenant_has_the_cases_the_readme_promises():
     objects = json.loads((EXAMPLES / "tenant.json").read_text())["objects"]
     assert 200 <= len(objects) <= 1000
     kinds = {(o["directory"], o["kind"], o["state"]) for o in objects}
-    assert {("entra", "user", "soft-deleted"), ("entra", "group", "active"), ("entra", "contact", "active"),
-            ("ad", "user", "active")} <= kinds
+    assert {
+        ("entra", "user", "soft-deleted"),
+        ("entra", "group", "active"),
+        ("entra", "contact", "active"),
+        ("ad", "user", "active"),
+    } <= kinds
     assert any(o.get("quarantined") for o in objects)
-    assert any(o["directory"] == "entra" and o["kind"] == "user" and not o.get("onPremisesImmutableId")
-               for o in objects)
+    assert any(
+        o["directory"] == "entra" and o["kind"] == "user" and not o.get("onPremisesImmutableId")
+        for o in objects
+    )
+
+
+def test_pre_existing_conflict_alone_is_a_note_and_exits_0(capsys):
+    code, report = check_json(
+        str(EXAMPLES / "plans" / "rules" / "DUP009-existing-conflict.yaml"), capsys=capsys
+    )
+    assert code == 0
+    assert [(f["code"], f["severity"]) for f in report["findings"]] == [("DUP009", "note")]

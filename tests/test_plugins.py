@@ -88,7 +88,9 @@ def test_outside_plugin_adds_a_plan_format_and_a_rule_that_both_run(tmp_path):
 
 def test_plugin_that_fails_to_import_is_one_clear_error_naming_it(tmp_path):
     (tmp_path / "site").mkdir()
-    make_distribution(tmp_path / "site", "broken_dupfix", "import does_not_exist_anywhere\n", dist="broken-dupfix")
+    make_distribution(
+        tmp_path / "site", "broken_dupfix", "import does_not_exist_anywhere\n", dist="broken-dupfix"
+    )
     out = run_dupfix(tmp_path, "rules")
     assert out.returncode == 2
     assert "broken-dupfix" in out.stderr and "acme" in out.stderr
@@ -98,10 +100,14 @@ def test_plugin_that_fails_to_import_is_one_clear_error_naming_it(tmp_path):
 
 def test_disabling_autoload_skips_third_party_plugins(tmp_path):
     (tmp_path / "site").mkdir()
-    make_distribution(tmp_path / "site", "broken_dupfix", "import does_not_exist_anywhere\n", dist="broken-dupfix")
+    make_distribution(
+        tmp_path / "site", "broken_dupfix", "import does_not_exist_anywhere\n", dist="broken-dupfix"
+    )
     env_run = subprocess.run(
         [sys.executable, "-m", "dupfix_policy", "rules"],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(tmp_path / "site"), "DUPFIX_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
     assert env_run.returncode == 0
