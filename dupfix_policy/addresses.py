@@ -108,9 +108,9 @@ def sid_key(sid: str) -> str:
 def cross_key(key: str) -> str | None:
     """The key in the other namespace that a UPN and an `smtp:` address collide through."""
     if key.startswith(UPN + ":"):
-        return f"{PROXY}:smtp:{key[len(UPN) + 1:]}"
+        return f"{PROXY}:smtp:{key[len(UPN) + 1 :]}"
     if key.startswith(f"{PROXY}:smtp:"):
-        return f"{UPN}:{key[len(PROXY) + 6:]}"
+        return f"{UPN}:{key[len(PROXY) + 6 :]}"
     return None
 
 
@@ -150,7 +150,7 @@ def original_upn(obj: DirectoryObject) -> str | None:
         return None
     prefix = obj.id.replace("-", "").lower()
     if prefix and upn.lower().startswith(prefix) and len(upn) > len(prefix):
-        return upn[len(prefix):]
+        return upn[len(prefix) :]
     return upn
 
 

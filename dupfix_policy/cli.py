@@ -38,6 +38,42 @@ def _add_source_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--config", metavar="FILE", help="config file (default: .dupfix.yaml found walking up)")
     p.add_argument("--graph-url", metavar="URL", help="Microsoft Graph endpoint (national clouds, tests)")
+    p.add_argument(
+        "--timeout", type=_seconds, metavar="SECONDS",
+        help="total time budget for reading live state, retries and throttling waits included (default 300)",
+    )  # fmt: skip
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress display on stderr")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0 (at most 86400)")
+    return value
+
+
+def _add_cache_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-age", type=_duration, metavar="AGE",
+        help="refuse a cache:PATH source synced longer ago than AGE (e.g. 90m, 24h, 7d; default 24h): exit 3",
+    )  # fmt: skip
+    p.add_argument("--refresh", action="store_true", help="sync cache:PATH sources before reading them")
+
+
+def _duration(text: str) -> float:
+    """`90`, `90s`, `30m`, `24h`, `7d` -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1].lower()) if text[-1:].lower() in units else (text, "s")
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 30m, 24h or 7d") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a duration above 0")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,12 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Stop duplicate UPNs and proxy addresses before they reach Microsoft Entra ID.",
     )
     parser.add_argument("--version", action="version", version=f"dupfix-policy {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
+    parser.add_argument(
+        "--debug", action="store_true",
+        help="show tracebacks for internal errors; live sources log each request (secrets redacted)",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     check = sub.add_parser("check", help="check plan files against directory state")
     check.add_argument("paths", nargs="*", metavar="PLAN_OR_DIR", help="plan files or directories")
     _add_source_options(check)
+    _add_cache_options(check)
     check.add_argument("--policy", metavar="NAME_OR_FILE", help="policy pack name (default, strict, idfix) or file")
     check.add_argument(
         "--format",
@@ -61,8 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--fail-on", choices=("error", "warning", "never"), help="lowest severity that fails")
     check.add_argument("--plan-format", metavar="NAME", help="read every named file with this plan format")
+    check.add_argument(
+        "--tf-root", metavar="DIR", help="Terraform root module, to point plan-JSON findings at .tf lines"
+    )
     check.add_argument("--hook", action="store_true", help="pre-commit mode: skip files no loader recognises")
-    check.add_argument("--baseline", metavar="FILE", help=argparse.SUPPRESS)
+    check.add_argument(
+        "--baseline", metavar="FILE", help="report only findings not in this baseline (the rest: suppressed)"
+    )
+    check.add_argument(
+        "--create-baseline", metavar="FILE", help="write today's findings to FILE, accepting them from now on"
+    )
 
     snap = sub.add_parser("snapshot", help="export the state of one or more sources to a snapshot file")
     _add_source_options(snap)
@@ -71,10 +119,31 @@ def build_parser() -> argparse.ArgumentParser:
     whois = sub.add_parser("whois", help="who holds this UPN or address, in every directory")
     whois.add_argument("value", metavar="VALUE", help="a UPN, an address (with or without type:), or an alias")
     _add_source_options(whois)
+    _add_cache_options(whois)
     whois.add_argument("--format", choices=("text", "json"), default="text")
 
+    doctor = sub.add_parser("doctor", help="check that each source can be read: credentials, permissions, reach")
+    _add_source_options(doctor)
+
+    audit = sub.add_parser("audit", help="every duplicate and quarantined value in the sources today, with a fix plan")
+    _add_source_options(audit)
+    _add_cache_options(audit)
+    audit.add_argument("--policy", metavar="NAME_OR_FILE", help="policy pack name (default, strict, idfix) or file")
+    audit.add_argument(
+        "--format", action="append", metavar="NAME[=PATH]",
+        help="report format (text, json, sarif, csv, html, ...; auto); NAME=PATH writes to a file; repeatable",
+    )  # fmt: skip
+    audit.add_argument("--fail-on", choices=("error", "warning", "never"), help="lowest severity that fails")
+    audit.add_argument("--emit-plan", metavar="FILE", help="write the suggested resolutions as a native plan")
+    audit.add_argument("--emit-ldif", metavar="FILE", help="write their on-prem AD part as LDIF for ldifde")
+
+    sync = sub.add_parser("sync", help="fill or refresh the local state cache (cache:PATH) from live sources")
+    _add_source_options(sync)
+    sync.add_argument("--cache", metavar="PATH", help="the cache file (default: the config file's `cache`)")
+    sync.add_argument("--full", action="store_true", help="rebuild from full scans even where a delta would do")
+
     rules = sub.add_parser("rules", help="every rule: id, code, default severity, meaning, fix")
-    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
 
     schema = sub.add_parser("schema", help="print a JSON schema")
     schema.add_argument("name", choices=("plan", "snapshot", "policy", "report", "config"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import IO, Any
+from typing import Any
 
 from .errors import EXIT_OK, EXIT_VIOLATIONS, UserInputError
 from .interfaces import PlanFormat, StateSource
@@ -36,6 +37,8 @@ def dispatch(args: argparse.Namespace) -> int:
         "whois": cmd_whois,
         "rules": cmd_rules,
         "schema": cmd_schema,
+        "doctor": cmd_doctor,
+        "audit": cmd_audit,
     }[args.command]
     return handler(args, registry)
 
@@ -52,6 +55,10 @@ class Settings:
     formats: tuple[str, ...]
     graph_url: str | None
     base_dir: str
+    timeout: float | None = None  # --timeout: live sources' total time budget, in seconds
+    quiet: bool = False  # --quiet: no progress display
+    debug: bool = False  # --debug: live sources log their requests (secrets redacted)
+    plan_options: dict[str, Any] | None = None  # what plan loaders read: column mappings, csv, --tf-root
 
 
 def resolve(args: argparse.Namespace) -> Settings:
@@ -75,6 +82,14 @@ def resolve(args: argparse.Namespace) -> Settings:
         formats=tuple(s.formats or ()),
         graph_url=s.graph_url,
         base_dir=s.base_dir if getattr(s, "base_dir", None) else os.getcwd(),
+        timeout=getattr(args, "timeout", None),
+        quiet=bool(getattr(args, "quiet", False)),
+        debug=bool(getattr(args, "debug", False)),
+        plan_options={
+            "column_mappings": dict(getattr(s, "column_mappings", None) or {}),
+            "csv": dict(getattr(s, "csv", None) or {}),
+            "tf_root": getattr(args, "tf_root", None),
+        },
     )
 
 
@@ -96,7 +111,8 @@ def open_sources(specs: Sequence[str], registry: Registry, settings: Settings) -
             hint="pass --source (e.g. --source snapshot:tenant.json, --source graph, or --source none for "
             "plan-only rules) or list `sources:` in .dupfix.yaml",
         )
-    options: dict[str, Any] = {"graph_url": settings.graph_url, "base_dir": settings.base_dir}
+    options: dict[str, Any] = {"graph_url": settings.graph_url, "base_dir": settings.base_dir,
+                               "timeout": settings.timeout, "quiet": settings.quiet, "debug": settings.debug}
     sources: list[StateSource] = []
     for spec in specs:
         scheme = scheme_of(spec)
@@ -156,7 +172,8 @@ def _display(path: str) -> str:
 
 
 def collect_plans(
-    paths: Sequence[str], registry: Registry, plan_format: str | None, hook: bool
+    paths: Sequence[str], registry: Registry, plan_format: str | None, hook: bool,
+    options: dict[str, Any] | None = None,
 ) -> tuple[list[Plan], list[str]]:
     if not paths:
         raise UserInputError("no plan files given", hint="name plan files or directories: dupfix check plans/")
@@ -171,6 +188,7 @@ def collect_plans(
             )
     plans: list[Plan] = []
     notes: list[str] = []
+    seen: set[str] = set()
     for raw in paths:
         path = _display(raw)
         if os.path.isdir(path):
@@ -181,8 +199,9 @@ def collect_plans(
                 if fmt is None:
                     notes.append(f"skipped {file}: no plan format recognises it")
                     continue
-                plans.append(fmt.load(file, {}))
                 found += 1
+                if _first_time(file, seen):
+                    plans.append(fmt.load(file, options or {}))
             if not found and not hook:
                 raise UserInputError(
                     f"no plan files found in {path}",
@@ -205,8 +224,18 @@ def collect_plans(
                 location=Location(path),
                 hint=f"use --plan-format NAME to force one ({', '.join(sorted(registry.plan_formats))})",
             )
-        plans.append(fmt.load(path, {}))
+        if _first_time(path, seen):
+            plans.append(fmt.load(path, options or {}))
     return plans, notes
+
+
+def _first_time(path: str, seen: set[str]) -> bool:
+    """A file named twice (directly and inside a named directory) is one plan, not its own duplicate."""
+    real = os.path.realpath(path)
+    if real in seen:
+        return False
+    seen.add(real)
+    return True
 
 
 # --- reports --------------------------------------------------------------------------------
@@ -284,9 +313,10 @@ def cmd_check(args: argparse.Namespace, registry: Registry) -> int:
 
     settings = resolve(args)
     outputs = _outputs(settings.formats, registry)
-    plans, notes = collect_plans(args.paths, registry, args.plan_format, args.hook)
+    plans, notes = collect_plans(args.paths, registry, args.plan_format, args.hook, settings.plan_options)
     policy = load_policy(settings.policy, base_dir=settings.base_dir)
     _check_policy_rules(policy, registry)
+    baseline = _load_baseline(args)
     if not plans:
         # pre-commit passed only files no loader reads: nothing to judge, and nothing wrong.
         for n in notes:
@@ -295,12 +325,30 @@ def cmd_check(args: argparse.Namespace, registry: Registry) -> int:
     with opened(settings.sources, registry, settings) as sources:
         report = check(plans, sources, registry.rules, policy, today=_today())
     if notes:
-        report = Report(
-            report.tool_version, report.sources, report.policy, report.changes, report.findings,
-            tuple(notes) + report.notes,
-        )
+        report = dataclasses.replace(report, notes=tuple(notes) + report.notes)
+    report = _apply_baselines(report, baseline, getattr(args, "create_baseline", None))
     write_reports(report, outputs, registry)
     return exit_code(report, settings.fail_on)
+
+
+def _load_baseline(args: argparse.Namespace) -> object | None:
+    """Read `--baseline` before any source is opened, so a bad file fails fast (exit 2)."""
+    if not getattr(args, "baseline", None):
+        return None
+    from .baseline import load_baseline
+
+    return load_baseline(args.baseline)
+
+
+def _apply_baselines(report: Report, baseline: object | None, create: str | None) -> Report:
+    from .baseline import apply_baseline, write_baseline
+
+    if baseline is not None:
+        report = apply_baseline(report, baseline)  # type: ignore[arg-type]
+    if create:
+        report, count = write_baseline(create, report)
+        print(f"dupfix: wrote {count} finding(s) to baseline {create}", file=sys.stderr)
+    return report
 
 
 def _check_policy_rules(policy: object, registry: Registry) -> None:
@@ -329,6 +377,10 @@ def cmd_snapshot(args: argparse.Namespace, registry: Registry) -> int:
         stamps = sorted(s.info.as_of for s in sources if s.info.as_of)
         directories = sorted({d for s in sources for d in s.directories})
         write_snapshot(args.output, objects, tenant, stamps[0] if stamps else None, directories)
+        for source in sources:  # what a source could not read (interfaces.ReportsNotes)
+            report_notes = getattr(source, "report_notes", None)
+            for note in report_notes(frozenset(directories)) if callable(report_notes) else ():
+                print(f"dupfix: note: {note}", file=sys.stderr)
     print(f"dupfix: wrote {len(objects)} objects to {args.output}", file=sys.stderr)
     return EXIT_OK
 
@@ -407,28 +459,9 @@ def cmd_whois(args: argparse.Namespace, registry: Registry) -> int:
 
 
 def cmd_rules(args: argparse.Namespace, registry: Registry) -> int:
-    infos = [r.info for r in registry.rules.values()]
-    if args.format == "json":
-        data = [
-            {
-                "code": i.code,
-                "id": i.id,
-                "severity": i.default_severity,
-                "summary": i.summary,
-                "description": i.description,
-                "fix": i.fix,
-            }
-            for i in infos
-        ]
-        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-        return EXIT_OK
-    out: IO[str] = sys.stdout
-    for i in infos:
-        out.write(f"{i.code}  {i.id}  [{i.default_severity}]\n    {i.summary}\n")
-        if i.description:
-            out.write(f"    {i.description}\n")
-        out.write(f"    fix: {i.fix}\n\n")
+    from .ruledoc import render
+
+    render((r.info for r in registry.rules.values()), args.format, sys.stdout)
     return EXIT_OK
 
 
@@ -436,3 +469,31 @@ def cmd_schema(args: argparse.Namespace, registry: Registry) -> int:
     text = resources.files("dupfix_policy.schemas").joinpath(f"{args.name}.schema.json").read_text("utf-8")
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace, registry: Registry) -> int:
+    """One line per check of each source's set-up; exit 3 if a check run would fail."""
+    from .errors import EXIT_STATE_UNAVAILABLE, DupfixError
+    from .interfaces import DoctorLine
+
+    settings = resolve(args)
+    failed = False
+    with opened(settings.sources, registry, settings) as sources:
+        for source in sources:
+            diagnose = getattr(source, "diagnose", None)
+            try:
+                lines = diagnose() if callable(diagnose) else [DoctorLine("checks", "info", "no checks")]
+            except DupfixError as exc:
+                lines = [DoctorLine("checks", "fail", str(exc))]
+            for line in lines:
+                failed = failed or line.status == "fail"
+                print(f"{line.status:<5} {source.spec}: {line.check}: {line.detail}".rstrip(": "))
+    sys.stdout.flush()
+    return EXIT_STATE_UNAVAILABLE if failed else EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace, registry: Registry) -> int:
+    """Every duplicate and quarantined value the sources hold today (dupfix_policy/audit/)."""
+    from .audit.command import cmd_audit as run
+
+    return run(args, registry)

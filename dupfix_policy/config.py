@@ -54,6 +54,7 @@ _FILE_KEYS = {
     "cache": "cache",
     "formats": "formats",
     "columnMappings": "column_mappings",
+    "csv": "csv",
 }
 _SPEC_START = re.compile(r"^[a-z][a-z0-9+.-]*(?::|$)")
 
@@ -75,6 +76,7 @@ class Settings:
     cache: str | None = None
     formats: tuple[str, ...] = ()
     column_mappings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    csv: Mapping[str, str] = field(default_factory=dict)  # CSV plans: separator, valueSeparator, encoding
     config_path: str | None = None
     base_dir: str = "."
     origins: Mapping[str, str] = field(default_factory=dict)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from . import __version__
 from .addresses import (
@@ -37,10 +37,12 @@ from .model import (
     DirectoryObject,
     Finding,
     HolderView,
+    Location,
     ObjectRef,
     Plan,
     Report,
     ReportedFinding,
+    RuleInfo,
     Tenant,
 )
 from .simulation import ChangeEffect, Simulation, TargetProblem, planned_object, simulate, updated_object
@@ -189,7 +191,11 @@ def gather_state(
     """Ask every source for what the plan touches, then widen to twins and targets' own keys."""
     tenant = _tenant_of(sources)
     targets = [c.target for c in changes if c.target is not None]
-    wanted_targets = {target_key(t) for t in targets}
+    changes_by_target: dict[str, list[Change]] = {}
+    for c in changes:
+        if c.target is not None:
+            changes_by_target.setdefault(target_key(c.target), []).append(c)
+    wanted_targets = set(changes_by_target)
     keys = _plan_keys(changes, tenant)
     found: dict[ObjectRef, DirectoryObject] = {}
     asked: set[str] = set()
@@ -214,8 +220,8 @@ def gather_state(
             if target_keys_of(obj) & (wanted_targets | related_links):
                 related_links |= links
                 keys |= _with_cross(c.key for c in claims_of(obj))
-                for change in changes:
-                    if change.target is not None and target_key(change.target) in target_keys_of(obj):
+                for tkey in target_keys_of(obj) & wanted_targets:
+                    for change in changes_by_target[tkey]:
                         keys |= _with_cross(c.key for c in claims_of(updated_object(obj, change)))
         tenant = _tenant_of(sources) or tenant
     return sorted(found.values(), key=lambda o: o.ref), tenant or Tenant()
@@ -465,6 +471,22 @@ def fingerprint(finding: Finding, change_identity: str) -> str:
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
 
 
+def change_identities(changes: Sequence[Change]) -> dict[tuple[str, int], str]:
+    """What each change is called in fingerprints: its ref, target or UPN, never its line.
+
+    Two changes of one file with the same name (two ref-less rows creating one UPN) get `#2`,
+    `#3`... in file order, so their findings keep distinct fingerprints and a baseline entry for
+    one never hides the other.
+    """
+    seen: dict[tuple[str, str], int] = {}
+    out: dict[tuple[str, int], str] = {}
+    for c in changes:
+        name = c.identity
+        n = seen[(c.plan, name)] = seen.get((c.plan, name), 0) + 1
+        out[(c.plan, c.index)] = name if n == 1 else f"{name}#{n}"
+    return out
+
+
 def demote(severity: str, levels: int) -> str:
     if severity == "off" or levels <= 0:
         return severity
@@ -485,6 +507,7 @@ def apply_policy(
     policy: object,
     today: dt.date,
     identities: dict[tuple[str, int], str],
+    suppressions: dict[tuple[str, int], Mapping[str, tuple[str, Location]]] | None = None,
 ) -> list[ReportedFinding]:
     out: list[ReportedFinding] = []
     for finding in findings:
@@ -503,10 +526,25 @@ def apply_policy(
                 "expires": exemption.expires.isoformat() if exemption.expires else None,
                 "location": str(exemption.location) if exemption.location else None,
             }
+        elif finding.change is not None and suppressions:
+            suppressed = inline_suppression(finding, rule.info, suppressions)
         ident = identities.get((finding.change.file, finding.change.index), "") if finding.change else ""
         digest = fingerprint(finding, ident)
         out.append(ReportedFinding(finding, rule.info, severity, digest, suppressed))
     return sort_findings(out)
+
+
+def inline_suppression(
+    finding: Finding, info: RuleInfo, suppressions: dict[tuple[str, int], Mapping[str, tuple[str, Location]]]
+) -> dict[str, str] | None:
+    """A `dupfix: ignore CODE reason` comment on the finding's change, by rule code or id."""
+    assert finding.change is not None
+    marks = suppressions.get((finding.change.file, finding.change.index)) or {}
+    hit = marks.get(info.code) or marks.get(info.id)
+    if hit is None:
+        return None
+    reason, where = hit
+    return {"kind": "inline", "reason": reason, "location": str(where)}
 
 
 def sort_findings(findings: Iterable[ReportedFinding]) -> list[ReportedFinding]:
@@ -534,15 +572,20 @@ def check(
     today: dt.date | None = None,
 ) -> Report:
     """Judge every plan together: they are applied as one change set, so they must agree."""
-    changes = tuple(c for plan in plans for c in plan.changes)
+    changes = tuple(c if c.plan else replace(c, plan=plan.path) for plan in plans for c in plan.changes)
     objects, tenant = gather_state(sources, changes)
     covered = frozenset(d for s in sources for d in s.directories)
     today = today or dt.date.today()
     ctx = build_context(changes, objects, covered, tenant, policy, today)
     findings = run_rules(ctx, rules.values())
-    identities = {(c.location.path, c.index): c.identity for c in changes}
-    reported = apply_policy(findings, rules, policy, today, identities)
+    identities = change_identities(changes)
+    suppressions = {(c.plan, c.index): c.suppressions for c in changes if c.suppressions}
+    reported = apply_policy(findings, rules, policy, today, identities, suppressions)
     notes = [n for plan in plans for n in plan.notes] + ctx.notes
+    for source in sources:  # what a source could not check (interfaces.ReportsNotes), e.g. targetAddress
+        report_notes = getattr(source, "report_notes", None)
+        if callable(report_notes):
+            notes.extend(report_notes(covered))
     return Report(
         tool_version=__version__,
         sources=tuple(s.info for s in sources),
@@ -550,6 +593,7 @@ def check(
         changes=len(changes),
         findings=tuple(reported),
         notes=tuple(notes),
+        change_refs=tuple(ChangeRef.of(c) for c in changes),
     )
 
 

@@ -60,6 +60,34 @@ class StateSource(Protocol):
 
 
 @dataclass(frozen=True)
+class DoctorLine:
+    """One line of `dupfix doctor`: a check, how it went (ok, fail, warn, info) and what it found.
+
+    `fail` means a check run would fail (exit 3); `detail` says what was found or what to do.
+    """
+
+    check: str
+    status: str
+    detail: str = ""
+
+
+@runtime_checkable
+class Diagnosable(Protocol):
+    """Optional for sources: check their own set-up for `dupfix doctor` (credentials, reach,
+    permissions), without printing secrets. A source without it is listed as having no checks."""
+
+    def diagnose(self) -> list[DoctorLine]: ...
+
+
+@runtime_checkable
+class ReportsNotes(Protocol):
+    """Optional for sources: notes for the report about what this source could not check, given
+    the directories all configured sources cover (e.g. Graph has no targetAddress)."""
+
+    def report_notes(self, covered: frozenset[str]) -> list[str]: ...
+
+
+@dataclass(frozen=True)
 class SourceFactory:
     """Makes a `StateSource` from a `--source` spec whose scheme it owns (`snapshot:`, `graph`...)."""
 

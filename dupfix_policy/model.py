@@ -102,7 +102,12 @@ class DirectoryObject:
         """The name people know this object by: a user's UPN, a group's or contact's display name."""
         a = self.attributes
         if self.kind == "user":
-            names = (a.get("userPrincipalName"), a.get("mail"), a.get("displayName"), a.get("distinguishedName"))
+            names = (
+                a.get("userPrincipalName"),
+                a.get("mail"),
+                a.get("displayName"),
+                a.get("distinguishedName"),
+            )
             return str(next((n for n in names if n), self.id))
         display, mail = a.get("displayName"), a.get("mail")
         if display and mail:
@@ -135,7 +140,9 @@ class Change:
     `set` replaces attributes, `add` / `remove` edit multi-valued ones. `predicted` holds values a
     loader derived rather than read (e.g. Terraform's computed proxyAddresses): findings on them say
     `predicted: true`. `value_locations` maps (attribute, value as written) to its own line, so a
-    finding can point at the exact value, not just the change.
+    finding can point at the exact value, not just the change. `suppressions` maps a rule code
+    (or id) to the reason and place of an inline `dupfix: ignore CODE reason` comment on or above
+    the change, for formats that have comments: policy reports those findings as suppressed.
     """
 
     op: str
@@ -151,6 +158,10 @@ class Change:
     predicted: Mapping[str, Any] = field(default_factory=dict)
     purge: bool = False
     value_locations: Mapping[tuple[str, str], Location] = field(default_factory=dict)
+    # The plan file the change came from; its location may be elsewhere (a Terraform plan's change
+    # points at the .tf block). Set by the engine when a loader leaves it empty.
+    plan: str = ""
+    suppressions: Mapping[str, tuple[str, Location]] = field(default_factory=dict)
 
     @property
     def identity(self) -> str:
@@ -245,7 +256,7 @@ class ChangeRef:
     @classmethod
     def of(cls, change: Change) -> ChangeRef:
         return cls(
-            change.location.path,
+            change.plan or change.location.path,
             change.index,
             change.op,
             change.kind,
@@ -286,6 +297,10 @@ class RuleInfo:
     summary: str
     fix: str
     description: str = ""
+    # Exact commands that carry out the fix, with <placeholders> (`dupfix rules`, SARIF help).
+    commands: tuple[str, ...] = ()
+    # Where the rule is documented; empty: the README section for built-in rules (ruledoc.py).
+    help_uri: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +322,8 @@ class Report:
     changes: int
     findings: tuple[ReportedFinding, ...]
     notes: tuple[str, ...] = ()
+    # Every change checked, findings or not (JUnit: one test case per change).
+    change_refs: tuple[ChangeRef, ...] = ()
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity and f.suppressed is None)

@@ -25,13 +25,25 @@ OWN_DISTRIBUTION = "dupfix-policy"
 # dupfix-policy registers exactly these through its own entry points.
 DEFAULT_PLUGINS: dict[str, str] = {
     "native_plans": "dupfix_policy.plans.native",
+    "entra_csv_plans": "dupfix_policy.plans.entra_csv",
+    "onprem_csv_plans": "dupfix_policy.plans.onprem_csv",
+    "ldif_plans": "dupfix_policy.plans.ldif",
+    "terraform_plans": "dupfix_policy.plans.terraform",
     "snapshot_source": "dupfix_policy.sources.snapshot",
     "none_source": "dupfix_policy.sources.none",
+    "graph_source": "dupfix_policy.sources.graph",
+    "ldap_source": "dupfix_policy.sources.ldap",
     "duplicate_rules": "dupfix_policy.rules.duplicates",
     "reference_rules": "dupfix_policy.rules.references",
     "policy_rules": "dupfix_policy.rules.exemptions",
     "text_reporter": "dupfix_policy.reporters.text_report",
     "json_reporter": "dupfix_policy.reporters.json_report",
+    "sarif_reporter": "dupfix_policy.reporters.sarif_report",
+    "junit_reporter": "dupfix_policy.reporters.junit_report",
+    "github_reporter": "dupfix_policy.reporters.github_report",
+    "format_rules": "dupfix_policy.rules.formats",
+    "csv_reporter": "dupfix_policy.audit.csv_report",
+    "html_reporter": "dupfix_policy.audit.html_report",
 }
 
 # Set to 1 to load only dupfix-policy's own plugins (tests use it so installed plugins never leak in).
@@ -39,7 +51,9 @@ DISABLE_AUTOLOAD = "DUPFIX_DISABLE_PLUGIN_AUTOLOAD"
 
 
 def _entry_points() -> list[metadata.EntryPoint]:
-    return sorted(metadata.entry_points(group=GROUP), key=lambda ep: (ep.dist.name if ep.dist else "", ep.name))
+    return sorted(
+        metadata.entry_points(group=GROUP), key=lambda ep: (ep.dist.name if ep.dist else "", ep.name)
+    )
 
 
 def _is_own(ep: metadata.EntryPoint) -> bool:
@@ -66,7 +80,9 @@ def build_manager(extra: list[object] | None = None) -> pluggy.PluginManager:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginLoadError(f"plugin {exc.plugin!r} implements a hook dupfix-policy does not have: {exc}") from exc
+        raise PluginLoadError(
+            f"plugin {exc.plugin!r} implements a hook dupfix-policy does not have: {exc}"
+        ) from exc
     return pm
 
 

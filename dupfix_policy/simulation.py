@@ -18,6 +18,7 @@ from .addresses import (
     claims_of,
     fold,
     guid_to_immutable_id,
+    keys_of_values,
     original_upn,
     proxy_key,
     smtp_key,
@@ -253,12 +254,16 @@ def updated_object(obj: DirectoryObject, change: Change) -> DirectoryObject:
     updated = replace(obj, attributes=attrs)
     gone = before_keys - {c.key for c in claims_of(replace(updated, quarantined=()))}
     removed_values = {fold(v) for vs in change.remove.values() for v in vs}
+    # Keys of the removed values too: removing `smtp:x` on the AD twin releases the Entra
+    # object's quarantined `smtp:x`, whose bare value alone would not match (audit fix plans).
+    removed_keys = {k for name, vs in change.remove.items() for k in keys_of_values(name, vs)}
     if gone or removed_values:
         # A quarantined value the source no longer asks for stops being held (domain.md §3).
         kept = tuple(
             q
             for q in obj.quarantined
             if _quarantine_key(q) not in gone
+            and _quarantine_key(q) not in removed_keys
             and fold(q.value.partition(":")[2] or q.value) not in removed_values
         )
         updated = replace(updated, quarantined=kept)
@@ -292,7 +297,7 @@ def simulate(
         if change.op == "create":
             ident = state.new_identity()
             created.add(ident)
-            obj = planned_object(change, f"plan:{change.location.path}#{change.index}")
+            obj = planned_object(change, f"plan:{change.plan or change.location.path}#{change.index}")
             state.put(obj, ident)
             effect.identity = ident
             effect.added = state.claims(ident)

@@ -3,7 +3,8 @@
 Deterministic (no randomness, no clock), so the committed file only changes when this script does.
 Contoso: an Entra tenant synced from one AD forest, with the cases the example plans exercise:
 synced users and their AD twins, cloud-only users, an AD user not yet synced, groups, contacts,
-soft-deleted users, a quarantined value, a taken MOERA and a used anchor.
+soft-deleted users, a quarantined value, a taken MOERA and a used anchor; and, for `dupfix audit`,
+conflicts that already exist, one per way the audit resolves them (`audit_cases`).
 
 Run: python examples/make_demo_tenant.py
 """
@@ -285,6 +286,7 @@ def build() -> dict[str, Any]:
             }
         )
 
+    objects += audit_cases()
     objects.sort(key=lambda o: (o["directory"], o["kind"], o["id"]))
     return {
         "version": 1,
@@ -296,6 +298,113 @@ def build() -> dict[str, Any]:
         "directories": ["entra", "ad"],
         "objects": objects,
     }
+
+
+def group(name: str, display: str, proxies: list[str], **extra: Any) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "id": oid("group:" + name),
+        "kind": "group",
+        "directory": "entra",
+        "state": "active",
+        "displayName": display,
+        "mail": proxies[0].split(":", 1)[1],
+        "mailNickname": name,
+        "mailEnabled": True,
+        "securityEnabled": False,
+        "groupTypes": [],
+        "proxyAddresses": proxies,
+    }
+    obj.update(extra)
+    return obj
+
+
+def audit_cases() -> list[dict[str, Any]]:
+    """Conflicts that already exist in the tenant, for `dupfix audit` (README "Audit"): one per
+    way the audit resolves them. None touches a value the example plans use."""
+    out: list[dict[str, Any]] = []
+    # Synced Nora and cloud-only Owen both have smtp:events@: the cloud-only one yields.
+    nora = user("nora@contoso.com", display="Nora Synced",
+                proxies=["SMTP:nora@contoso.com", "smtp:events@contoso.com"])  # fmt: skip
+    owen = user("owen@contoso.com", display="Owen Cloud",
+                proxies=["SMTP:owen@contoso.com", "smtp:events@contoso.com"])  # fmt: skip
+    out += [nora, ad_twin(nora, 910), owen]
+    # Ivy's new AD account (not synced yet) reuses synced Rhea's smtp:reception@: Ivy yields.
+    rhea = user("rhea@contoso.com", display="Rhea Front Desk",
+                proxies=["SMTP:rhea@contoso.com", "smtp:reception@contoso.com"])  # fmt: skip
+    out += [rhea, ad_twin(rhea, 911)]
+    ivy_guid = oid("ad:ivy@contoso.com")
+    out.append(
+        {
+            "id": ivy_guid, "kind": "user", "directory": "ad", "state": "active", "objectGUID": ivy_guid,
+            "objectSid": sid(912), "distinguishedName": "CN=Ivy Temp,OU=Contractors,DC=contoso,DC=com",
+            "sAMAccountName": "ivy", "userPrincipalName": "ivy@contoso.com", "displayName": "Ivy Temp",
+            "mail": "ivy@contoso.com", "proxyAddresses": ["SMTP:ivy@contoso.com", "smtp:reception@contoso.com"],
+        }
+    )  # fmt: skip
+    # Victor left (soft-deleted) still holding smtp:orders@, now the Orders group's address: purge.
+    victor = oid("deleted:victor")
+    out.append(
+        user(f"{victor.replace('-', '')}victor@contoso.com", id=victor, display="Victor Former",
+             state="soft-deleted", mail="victor@contoso.com", nickname="victor",
+             proxies=["SMTP:victor@contoso.com", "smtp:orders@contoso.com"])
+    )  # fmt: skip
+    out.append(group("orders", "Orders", ["SMTP:orders@contoso.com"]))
+    # A new Microsoft 365 group took the soft-deleted Old Projects group's address as a secondary.
+    out.append(group("projects-2027", "Projects 2027",
+                     ["SMTP:projects-2027@contoso.com", "smtp:projects@contoso.com"], groupTypes=["Unified"]))  # fmt: skip
+    # Wes has smtp:billing@ as a secondary; it is the Billing group's primary address.
+    out.append(user("wes@contoso.com", display="Wes Accounts",
+                    proxies=["SMTP:wes@contoso.com", "smtp:billing@contoso.com"]))  # fmt: skip
+    out.append(group("billing", "Billing", ["SMTP:billing@contoso.com"]))
+    # Xena and Yuri (both cloud-only) share a secondary: the newer account yields.
+    out.append(user("xena@contoso.com", display="Xena Travel", createdDateTime="2024-03-01T09:00:00Z",
+                    proxies=["SMTP:xena@contoso.com", "smtp:travel@contoso.com"]))  # fmt: skip
+    out.append(user("yuri@contoso.com", display="Yuri Travel", createdDateTime="2026-09-15T09:00:00Z",
+                    proxies=["SMTP:yuri@contoso.com", "smtp:travel@contoso.com"]))  # fmt: skip
+    # Zara's UPN desk@ is the Service Desk group's secondary address (DUP003).
+    out.append(user("desk@contoso.com", display="Zara Desk", mail="zara@contoso.com", nickname="zara",
+                    proxies=["SMTP:zara@contoso.com"]))  # fmt: skip
+    out.append(group("servicedesk", "Service Desk", ["SMTP:servicedesk@contoso.com", "smtp:desk@contoso.com"]))
+    # Synced Maya's UPN was quarantined: cloud-only Maya had it first (a rename needs a person).
+    maya_cloud = user("maya@contoso.com", display="Maya Cloud")
+    maya_ad = {**user("maya@contoso.com", display="Maya Synced", mail="maya.s@contoso.com",
+                      proxies=["SMTP:maya.s@contoso.com"])}  # fmt: skip
+    maya_twin = ad_twin(maya_ad, 913)
+    maya_ad.update(
+        id=oid("entra:maya.s@contoso.com"),
+        userPrincipalName="maya.s4711@contoso.onmicrosoft.com",
+        mailNickname="maya.s",
+        quarantined=[{"property": "UserPrincipalName", "value": "maya@contoso.com"}],
+    )
+    out += [maya_cloud, maya_ad, maya_twin]
+    # Two Entra users carry one stale anchor (their AD account is gone): DUP008.
+    stale = anchor(oid("ad:uma-gone"))
+    out.append(user("uma@contoso.com", display="Uma", onPremisesImmutableId=stale))
+    out.append(user("uma.old@contoso.com", display="Uma (old)", onPremisesImmutableId=stale))
+    # Two users with one mailNickname (DUP013), two groups with one alias (DUP010).
+    out.append(user("theo@contoso.com", display="Theo North", nickname="theo"))
+    out.append(user("theo.b@contoso.com", display="Theo South", nickname="theo"))
+    out.append(group("events-team", "Events Team", ["SMTP:events-team@contoso.com"]))
+    out.append(group("events-team", "Events Crew", ["SMTP:events-crew@contoso.com"], id=oid("group:events-crew")))
+    # Mira's AD account (not synced yet) and cloud-only Mira: soft match will join them (DUP011).
+    out.append(user("mira@contoso.com", display="Mira Cloud"))
+    mira_guid = oid("ad:mira@contoso.com")
+    out.append(
+        {
+            "id": mira_guid, "kind": "user", "directory": "ad", "state": "active", "objectGUID": mira_guid,
+            "objectSid": sid(914), "distinguishedName": "CN=Mira OnPrem,OU=Staff,DC=contoso,DC=com",
+            "sAMAccountName": "mira", "userPrincipalName": "mira@contoso.com", "displayName": "Mira OnPrem",
+            "mail": "mira@contoso.com", "proxyAddresses": ["SMTP:mira@contoso.com"],
+        }
+    )  # fmt: skip
+    # Sven's Entra object was deleted while his AD account stayed; a stand-in took his address.
+    sven = user("sven@contoso.com", display="Sven Synced")
+    sven_twin = ad_twin(sven, 915)
+    sven.update(state="soft-deleted", userPrincipalName=sven["id"].replace("-", "") + "sven@contoso.com")
+    out += [sven, sven_twin]
+    out.append(user("sven.temp@contoso.com", display="Sven Stand-in",
+                    proxies=["SMTP:sven.temp@contoso.com", "smtp:sven@contoso.com"]))  # fmt: skip
+    return out
 
 
 def main() -> None:

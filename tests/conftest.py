@@ -176,3 +176,21 @@ def only(report: Report, code: str):
     found = [r for r in report.findings if r.finding.code == code]
     assert len(found) == 1, f"expected one {code}, got {[(r.finding.code, r.finding.message) for r in report.findings]}"
     return found[0]
+
+
+@pytest.fixture(scope="session")
+def built_distributions(tmp_path_factory):
+    """This tree's sdist and wheel, built once per session the way a release is (`python -m build`:
+    the sdist, then the wheel from the sdist), for the release and pre-commit tests."""
+    import subprocess
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("dist")
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(root)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, f"python -m build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return SimpleNamespace(dir=out, wheel=next(out.glob("*.whl")), sdist=next(out.glob("*.tar.gz")))

@@ -296,3 +296,8 @@ def test_console_script_is_installed():
     assert exe.exists(), "pip install should create the dupfix console script"
     out = subprocess.run([str(exe), "rules"], capture_output=True, text=True, env={**os.environ}, check=True)
     assert "DUP001" in out.stdout
+
+
+def test_a_file_named_twice_is_one_plan_not_its_own_duplicate(workdir):
+    write(workdir / "plans" / "plan.yaml", CLEAN_PLAN)
+    assert dupfix("check", "plans", "plans/plan.yaml", "--source", f"snapshot:{TENANT}") == 0

@@ -531,3 +531,47 @@ def test_fingerprint_survives_moving_the_change_to_another_line():
     a = run([change("create", set={"userPrincipalName": "bob@contoso.com"}, line=4)], [BOB])
     b = run([change("create", set={"userPrincipalName": "bob@contoso.com"}, line=40)], [BOB])
     assert a.findings[0].fingerprint == b.findings[0].fingerprint
+
+
+# --- one problem, one finding ----------------------------------------------------------------
+
+
+def test_values_predicted_from_a_taken_upn_are_not_reported_again():
+    # A Terraform create: SMTP address and alias are derived from the UPN, which is taken.
+    report = run(
+        [
+            change(
+                "create",
+                set={"userPrincipalName": "bob@contoso.com"},
+                predicted={"proxyAddresses": ("SMTP:bob@contoso.com",), "mailNickname": "bob"},
+            )
+        ],
+        [entra_user("bob@contoso.com", mailNickname="bob", proxyAddresses=("SMTP:bob@contoso.com",))],
+    )
+    assert codes(report) == ["DUP001"]
+
+
+def test_predicted_value_colliding_with_another_holder_is_reported_as_predicted():
+    report = run(
+        [
+            change(
+                "create",
+                set={"userPrincipalName": "newbie@contoso.com"},
+                predicted={"proxyAddresses": ("SMTP:sales@contoso.com",)},
+            )
+        ],
+        [entra_obj("group", "sales", displayName="Sales", proxyAddresses=("SMTP:sales@contoso.com",))],
+    )
+    f = only(report, "DUP002")
+    assert f.finding.predicted is True
+
+
+def test_two_nameless_rows_creating_one_upn_keep_distinct_fingerprints():
+    report = run(
+        [
+            change("create", set={"userPrincipalName": "twin@contoso.com"}),
+            change("create", set={"userPrincipalName": "twin@contoso.com"}),
+        ]
+    )
+    prints = [r.fingerprint for r in report.findings if r.finding.code == "DUP005"]
+    assert len(prints) == 2 and len(set(prints)) == 2

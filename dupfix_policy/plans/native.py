@@ -67,6 +67,7 @@ def _top_level_key(key: str) -> re.Pattern[str]:
 
 _CHANGES = _top_level_key("changes")
 _OBJECTS = _top_level_key("objects")
+_TERRAFORM = _top_level_key("format_version")  # a Terraform plan JSON: plans/terraform.py reads it
 
 
 def detect(path: str, head: bytes) -> bool:
@@ -75,7 +76,7 @@ def detect(path: str, head: bytes) -> bool:
     if not name.endswith(EXTENSIONS) or name in CONFIG_NAMES:
         return False
     text = _head_text(head)
-    return _CHANGES.search(text) is not None and _OBJECTS.search(text) is None
+    return _CHANGES.search(text) is not None and _OBJECTS.search(text) is None and _TERRAFORM.search(text) is None
 
 
 def _head_text(head: bytes) -> str:
@@ -101,7 +102,21 @@ def load(path: str, options: Mapping[str, Any] | None = None) -> Plan:
             "`dupfix schema plan` shows the format",
         )
     builder = _ChangeBuilder(doc)
-    return Plan(path=path, format="native", changes=tuple(builder.change(i) for i in range(len(changes))))
+    built = tuple(builder.change(i) for i in range(len(changes)))
+    return Plan(path=path, format="native", changes=_with_suppressions(path, built))
+
+
+def _with_suppressions(path: str, changes: tuple[Change, ...]) -> tuple[Change, ...]:
+    """`# dupfix: ignore CODE reason` on or above a change (YAML; JSON has no comments)."""
+    if path.lower().endswith(".json"):
+        return changes
+    from ..documents import decode
+    from . import suppression
+    from ._text import lines_of, read_bytes
+
+    lines = lines_of(decode(read_bytes(path, "plan"), path, kind="plan"))
+    marks = suppression.by_start_line(lines, [c.location.line or 1 for c in changes], path)
+    return tuple(dataclasses.replace(c, suppressions=m) if m else c for c, m in zip(changes, marks, strict=True))
 
 
 @cache

@@ -41,7 +41,13 @@ def finding_dict(r: ReportedFinding) -> dict[str, Any]:
     f = r.finding
     change = None
     if f.change is not None:
-        change = {"file": f.change.file, "index": f.change.index, "op": f.change.op, "kind": f.change.kind, "ref": f.change.ref}
+        change = {
+            "file": f.change.file,
+            "index": f.change.index,
+            "op": f.change.op,
+            "kind": f.change.kind,
+            "ref": f.change.ref,
+        }
     return {
         "rule": r.rule.id,
         "code": f.code,

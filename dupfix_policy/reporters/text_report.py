@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable
 from itertools import groupby
 from typing import IO
@@ -11,12 +12,19 @@ from ..hookspecs import hookimpl
 from ..interfaces import Reporter
 from ..model import DIRECTORY_NAMES, HolderView, Report, ReportedFinding
 
-_COLOURS = {"error": "\033[31m", "warning": "\033[33m", "note": "\033[36m", "bold": "\033[1m", "dim": "\033[2m"}
+_COLOURS = {
+    "error": "\033[31m",
+    "warning": "\033[33m",
+    "note": "\033[36m",
+    "bold": "\033[1m",
+    "dim": "\033[2m",
+}
 _RESET = "\033[0m"
 
 
 def _use_colour(stream: IO[str]) -> bool:
-    if "NO_COLOR" in os.environ:
+    """Colour only on a terminal; NO_COLOR (any non-empty value, no-color.org) always wins."""
+    if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
@@ -38,8 +46,15 @@ def _plural(n: int, word: str) -> str:
 
 
 def render(report: Report, stream: IO[str]) -> None:
-    colour = _use_colour(stream)
+    _render(report, stream, _use_colour(stream))
 
+
+def render_plain(report: Report, stream: IO[str]) -> None:
+    """The same report without colour (the GitHub reporter's log group)."""
+    _render(report, stream, False)
+
+
+def _render(report: Report, stream: IO[str], colour: bool) -> None:
     def c(name: str, text: str) -> str:
         return f"{_COLOURS[name]}{text}{_RESET}" if colour else text
 
@@ -68,7 +83,11 @@ def render(report: Report, stream: IO[str]) -> None:
 
 def _write_finding(stream: IO[str], r: ReportedFinding, c) -> None:
     f = r.finding
-    where = f"line {f.location.line}: " if f.location and f.location.line and f.change and f.location != f.change.location else ""
+    where = (
+        f"line {f.location.line}: "
+        if f.location and f.location.line and f.change and f.location != f.change.location
+        else ""
+    )
     predicted = " (predicted)" if f.predicted else ""
     stream.write(f"  {c(r.severity, f'{r.severity:<7}')} {f.code} {r.rule.id}{predicted}\n")
     stream.write(f"          {where}{f.message}\n")
@@ -85,7 +104,9 @@ def _write_summary(stream: IO[str], report: Report, c) -> None:
         _plural(report.count("note"), "note"),
     ]
     if report.suppressed:
-        parts.append(f"{report.suppressed} suppressed")
+        kinds = Counter(str((r.suppressed or {}).get("kind", "")) for r in report.findings if r.suppressed)
+        detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()) if kind)
+        parts.append(f"{report.suppressed} suppressed" + (f" ({detail})" if detail else ""))
     if report.predicted:
         parts.append(f"{report.predicted} on predicted values")
     stream.write(
@@ -100,7 +121,9 @@ def _describe_sources(report: Report) -> str:
     return text or "no state"
 
 
-REPORTER = Reporter("text", render, "a report for people, grouped by change (colour on a terminal)", (".txt",))
+REPORTER = Reporter(
+    "text", render, "a report for people, grouped by change (colour on a terminal)", (".txt",)
+)
 
 
 @hookimpl

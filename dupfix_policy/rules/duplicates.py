@@ -31,6 +31,11 @@ INFO = {
         "Choose another userPrincipalName, or update the existing user instead of creating one.",
         "Entra ID and AD both require userPrincipalName to be unique among users; Entra Connect "
         "quarantines the second one and the user signs in with a placeholder UPN.",
+        commands=(
+            "dupfix whois <value>  # every holder, in both directories",
+            "Update-MgUser -UserId <holder id> -UserPrincipalName <new UPN>  # rename a cloud user",
+            "Set-ADUser -Identity <sAMAccountName> -UserPrincipalName <new UPN>  # rename an on-prem user",
+        ),
     ),
     "DUP002": RuleInfo(
         "duplicate-proxy-address",
@@ -41,6 +46,11 @@ INFO = {
         "proxyAddresses are unique across users, groups and contacts (SMTP and smtp: are the same "
         "address; SIP, X500 and other types too); a duplicate fails sync with "
         "AttributeValueMustBeUnique or is quarantined.",
+        commands=(
+            "dupfix whois <value>  # every holder, in both directories",
+            'Set-ADUser -Identity <sAMAccountName> -Remove @{proxyAddresses="smtp:<address>"}  # on-prem user; Set-ADGroup / Set-ADObject for a group / contact',
+            'Set-Mailbox -Identity <holder> -EmailAddresses @{remove="smtp:<address>"}  # cloud mailbox; Set-DistributionGroup / Set-UnifiedGroup / Set-MailContact for others',
+        ),
     ),
     "DUP003": RuleInfo(
         "upn-proxy-collision",
@@ -50,6 +60,12 @@ INFO = {
         "Change the UPN or the address so that they differ, or move the address to this object.",
         "Exchange Online adds a mail user's UPN as a proxy address, so a UPN that is another "
         "object's smtp: address collides as soon as the user is licensed.",
+        commands=(
+            "dupfix whois <value>  # every holder, in both directories",
+            "Update-MgUser -UserId <holder id> -UserPrincipalName <new UPN>  # rename a cloud user",
+            'Set-ADUser -Identity <sAMAccountName> -Remove @{proxyAddresses="smtp:<address>"}  # on-prem user; Set-ADGroup / Set-ADObject for a group / contact',
+            'Set-Mailbox -Identity <holder> -EmailAddresses @{remove="smtp:<address>"}  # cloud mailbox; Set-DistributionGroup / Set-UnifiedGroup / Set-MailContact for others',
+        ),
     ),
     "DUP004": RuleInfo(
         "soft-deleted-holder",
@@ -60,6 +76,10 @@ INFO = {
         "Soft-deleted users and groups keep their proxy addresses for 30 days: a restore then fails, "
         "and Exchange Online may refuse the address while the deleted mailbox holds it. A warning "
         "when this same plan deleted the holder: Entra lets the new object take the value.",
+        commands=(
+            "Restore-MgDirectoryDeletedItem -DirectoryObjectId <holder id>  # restore it, then free the value",
+            "Remove-MgDirectoryDeletedItem -DirectoryObjectId <holder id>  # or delete it permanently",
+        ),
     ),
     "DUP005": RuleInfo(
         "plan-internal-duplicate",
@@ -91,6 +111,10 @@ INFO = {
         "error",
         "onPremisesImmutableId / onPremisesSecurityIdentifier already used by another Entra object",
         "Each on-prem anchor links exactly one Entra object: fix the anchor or remove the stale object.",
+        commands=(
+            "Get-MgUser -Filter \"onPremisesImmutableId eq '<anchor>'\"  # the Entra user holding the anchor",
+            'Invoke-MgGraphRequest -Method PATCH -Uri "v1.0/users/<holder id>" -Body \'{"onPremisesImmutableId": null}\'  # clear a stale cloud anchor',
+        ),
     ),
     "DUP009": RuleInfo(
         "existing-conflict",
@@ -98,6 +122,9 @@ INFO = {
         "note",
         "a key the plan touches was already in conflict before it",
         "Not caused by this plan: resolve the existing duplicate on its own (`dupfix whois VALUE` lists every holder).",
+        commands=(
+            "dupfix whois <value>  # every holder, in both directories",
+        ),
     ),
     "DUP010": RuleInfo(
         "duplicate-group-alias",
@@ -105,6 +132,9 @@ INFO = {
         "error",
         "a mail-enabled group's mailNickname is already used by another mail-enabled group",
         "Choose another mailNickname for the group.",
+        commands=(
+            "Set-UnifiedGroup -Identity <group> -Alias <new alias>  # Microsoft 365 group; Set-DistributionGroup for others",
+        ),
     ),
     "DUP011": RuleInfo(
         "soft-match-takeover",
@@ -115,6 +145,9 @@ INFO = {
         "address or UPN so that sync does not merge two identities.",
         "Entra Connect soft-matches a new AD object to a cloud-only object with the same primary SMTP "
         "address or UPN and overwrites the cloud object's attributes.",
+        commands=(
+            "Update-MgUser -UserId <cloud user id> -OnPremisesImmutableId <base64 of the AD objectGUID>  # hard-match on purpose",
+        ),
     ),
     "DUP012": RuleInfo(
         "quarantined-value",
@@ -124,6 +157,10 @@ INFO = {
         "Resolve the duplicate on-prem; Entra re-applies the quarantined value within the hour.",
         "Reported by `dupfix audit`, which reads onPremisesProvisioningErrors. At check time a "
         "quarantined value counts as held by its object (via: quarantine) under the other rules.",
+        commands=(
+            "dupfix whois <value>  # every holder, in both directories",
+            'Set-ADUser -Identity <sAMAccountName> -Remove @{proxyAddresses="smtp:<address>"}  # on-prem user; Set-ADGroup / Set-ADObject for a group / contact',
+        ),
     ),
     "DUP013": RuleInfo(
         "duplicate-user-alias",
@@ -131,6 +168,9 @@ INFO = {
         "warning",
         "a user's mailNickname is already another user's",
         "Choose another mailNickname; on-prem Exchange and the MOERA need it unique.",
+        commands=(
+            'Set-ADUser -Identity <sAMAccountName> -Replace @{mailNickname="<new alias>"}  # on-prem user',
+        ),
     ),
     "DUP014": RuleInfo(
         "duplicate-samaccountname",
@@ -138,6 +178,9 @@ INFO = {
         "error",
         "sAMAccountName already used in that AD domain",
         "Choose another sAMAccountName: AD refuses a duplicate within one domain.",
+        commands=(
+            "Get-ADUser -Filter \"sAMAccountName -eq '<name>'\"  # who has it",
+        ),
     ),
 }
 
@@ -220,13 +263,49 @@ def _what(added: AddedClaim) -> str:
     return f"{added.claim.attribute} {added.claim.value}"
 
 
+def _named(ctx: CheckContext) -> dict[tuple[str, int, str], set[int]]:
+    """Per (change, key): the identities its *written* (not predicted) values already collide with.
+
+    One problem, one finding: when a Terraform create's UPN is taken, the SMTP address and alias it
+    would derive from that UPN collide with the same holder, and saying so three times is noise.
+    A predicted value is reported only for holders no written value of the change already names.
+    """
+    cache = getattr(ctx, "_dup_named", None)
+    if cache is not None:
+        return cache
+    named: dict[tuple[str, int, str], set[int]] = {}
+    for added in ctx.added:
+        if added.predicted:
+            continue
+        ident = {r.identity.key for r in added.rivals}
+        named[(added.change.plan, added.change.index, added.claim.key)] = ident
+    ctx._dup_named = named  # type: ignore[attr-defined]
+    return named
+
+
+def _named_elsewhere(ctx: CheckContext, change, key: str | None) -> set[int]:
+    out: set[int] = set()
+    for (plan, index, k), idents in _named(ctx).items():
+        if plan == change.plan and index == change.index and k != key:
+            out |= idents
+    return out
+
+
+def _unrepeated(ctx: CheckContext, added: AddedClaim, rivals: list[Rival]) -> list[Rival]:
+    if not added.predicted:
+        return rivals
+    already = _named_elsewhere(ctx, added.change, added.claim.key)
+    return [r for r in rivals if r.identity.key not in already]
+
+
 def _primary(ctx: CheckContext, code: str) -> Iterator[Finding]:
     for added in ctx.added:
         decided = primary_code(added)
         if decided is None or decided[0] != code:
             continue
-        _, rivals = decided
-        yield _finding(code, added, _primary_message(code, added, rivals), rivals)
+        rivals = _unrepeated(ctx, added, decided[1])
+        if rivals:
+            yield _finding(code, added, _primary_message(code, added, rivals), rivals)
 
 
 def _primary_message(code: str, added: AddedClaim, rivals: list[Rival]) -> str:
@@ -254,7 +333,21 @@ def dup004(ctx: CheckContext) -> Iterator[Finding]:
     for added in ctx.added:
         if namespace(added.claim.key) not in ("upn", "proxy", "target"):
             continue
-        soft = [r for r in (*added.rivals, *added.cross_rivals) if r.state == "soft-deleted"]
+        direct = [r for r in added.rivals if r.state == "soft-deleted"]
+        # A holder found only across UPN/smtp: that another value of this change holds directly is
+        # reported on that value instead.
+        direct_elsewhere = {
+            r.identity.key
+            for other in ctx.added
+            if other.change is added.change and other.claim.key != added.claim.key
+            for r in other.rivals
+        }
+        cross = [
+            r
+            for r in added.cross_rivals
+            if r.state == "soft-deleted" and r.identity.key not in direct_elsewhere
+        ]
+        soft = _unrepeated(ctx, added, [*direct, *(r for r in cross if r not in direct)])
         if not soft:
             continue
         by_plan = all(r.deleted_by is not None for r in soft)
@@ -292,8 +385,15 @@ def dup007(ctx: CheckContext) -> Iterator[Finding]:
         # Whoever already collides with this change's UPN is reported there (DUP001/DUP005); the
         # MOERA they share follows from it and would only repeat the same finding.
         upn = _upn_key_of(d.identity)
+        already = _named_elsewhere(ctx, d.change, None) | {
+            r.identity.key for a in ctx.added if a.change is d.change for r in (*a.rivals, *a.cross_rivals)
+        }
         holders = [
-            r for r in d.rivals if r.identity.key != d.identity.key and (upn is None or upn not in _upn_keys(r))
+            r
+            for r in d.rivals
+            if r.identity.key != d.identity.key
+            and (upn is None or upn not in _upn_keys(r))
+            and r.identity.key not in already
         ]
         others = [c for c in d.other_changes if upn is None or upn != _change_upn_key(c)]
         if not holders and not others:
@@ -328,7 +428,9 @@ def _upn_key_of(identity) -> str | None:
 
 
 def _upn_keys(r: Rival) -> set[str]:
-    return {upn_key(str(o.get("userPrincipalName"))) for o in r.identity.objects if o.get("userPrincipalName")}
+    return {
+        upn_key(str(o.get("userPrincipalName"))) for o in r.identity.objects if o.get("userPrincipalName")
+    }
 
 
 def _change_upn_key(c) -> str | None:

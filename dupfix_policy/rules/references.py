@@ -17,6 +17,10 @@ INFO = RuleInfo(
     "Check the target's spelling, or create the object first.",
     "Also reported when the target is soft-deleted (restore it first), already deleted, ambiguous, "
     "or lives in the other directory. A note, not an error, when no source covers the directory.",
+    commands=(
+        "dupfix whois <value>  # does it exist, under which name, in which directory",
+        "Restore-MgDirectoryDeletedItem -DirectoryObjectId <id>  # a soft-deleted target: restore it first",
+    ),
 )
 
 

@@ -1,0 +1,325 @@
+"""CSV imports for on-prem AD: csvde files and the ad-hoc CSVs `New-ADUser` scripts read.
+
+csvde's first line names LDAP attributes (`DN,objectClass,sAMAccountName,userPrincipalName,...`)
+and a multi-valued value is `;`-separated inside one field (learn.microsoft.com, "Comma-separated
+value (CSV) scripts"); csvde only creates objects, so every row is a `create` in AD. Scripts around
+`New-ADUser` use the cmdlet's parameter names (`SamAccountName`, `EmailAddress`, `Name`, `Path`)
+or anything at all, so columns are mapped: LDAP names and the common cmdlet names are understood
+as they are, and `.dupfix.yaml` maps the rest:
+
+    columnMappings:
+      csv:                       # this format's name
+        Login: sAMAccountName
+        E-Mail: mail
+        Aliases: proxyAddresses
+
+A column that is almost the name of an attribute the checker judges (`Email`, `ProxyAdresses`) is
+an error that asks for a mapping, because a column read as something else would be a duplicate
+nobody checks. Password columns are never read. `Name` + `Path` (New-ADUser's CN and OU) make the
+DN when there is no DN column, so sAMAccountNames are checked within the right AD domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import UserInputError
+from ..hookspecs import hookimpl
+from ..interfaces import PlanFormat
+from ..model import (
+    JUDGED_ATTRIBUTES,
+    KNOWN_ATTRIBUTES,
+    MULTI_VALUED,
+    Change,
+    Location,
+    Plan,
+    canonical_attribute,
+)
+from . import suppression
+from ._csv import (
+    Record,
+    cell_location,
+    check_width,
+    csv_settings,
+    read_table,
+    sniff_separator,
+    split_values,
+)
+from ._text import decode_text, head_text, lines_of, read_bytes
+
+NAME = "csv"
+EXTENSIONS = (".csv", ".tsv", ".txt")
+PATH = "<path>"  # New-ADUser -Path: the OU the object is created in
+KIND = "objectClass"
+
+# Header (lower case, as written) -> attribute: csvde's and New-ADUser's usual names.
+ALIASES: dict[str, str] = {
+    "dn": "distinguishedName",
+    "emailaddress": "mail",
+    "primarysmtpaddress": "mail",
+    "emailaddresses": "proxyAddresses",
+    "externalemailaddress": "targetAddress",
+    "alias": "mailNickname",
+    "sn": "surname",
+    "name": "cn",
+    "path": PATH,
+    "objectclass": KIND,
+    "samaccountname": "sAMAccountName",
+    "othermailbox": "otherMails",
+}
+PASSWORDS = frozenset(
+    {"password", "accountpassword", "unicodepwd", "userpassword", "initialpassword", "passwordprofile"}
+)
+# Columns that say "this is an AD import" (detection): csvde's DN, New-ADUser's Path, AD-only names.
+AD_COLUMNS = frozenset({"dn", "distinguishedname", "objectclass", "samaccountname", "path"})
+IDENTITY = frozenset(
+    {
+        "userPrincipalName",
+        "proxyAddresses",
+        "mail",
+        "mailNickname",
+        "targetAddress",
+        "sAMAccountName",
+        "distinguishedName",
+    }
+)
+USER_CLASSES = frozenset({"user", "inetorgperson", "person", "organizationalperson"})
+SKIPPED_CLASSES = {"computer": "computer", "organizationalunit": "OU", "container": "container"}
+
+
+def _header_names(line: str) -> set[str]:
+    sep = sniff_separator(line)
+    return {cell.strip().strip('"').strip().lower() for cell in line.split(sep)}
+
+
+def detect(path: str, head: bytes) -> bool:
+    """A .csv/.tsv/.txt whose header has an AD column (DN, objectClass, sAMAccountName, Path)."""
+    if not path.lower().endswith(EXTENSIONS):
+        return False
+    lines = [ln for ln in lines_of(head_text(head))[:6] if ln.strip() and not ln.lstrip().startswith("#")]
+    if lines and lines[0].lower().startswith("sep="):
+        lines = lines[1:]
+    if not lines or "[" in lines[0]:
+        return False
+    return bool(_header_names(lines[0]) & AD_COLUMNS)
+
+
+def load(path: str, options: Mapping[str, Any] | None = None) -> Plan:
+    settings = csv_settings(options)
+    mapping = _mapping(options)
+    text = decode_text(read_bytes(path, "CSV"), path, kind="CSV", encoding=settings.encoding)
+    table = read_table(lines_of(text), path, separator=settings.separator)
+    if not table.records:
+        raise UserInputError(
+            "the CSV is empty",
+            location=Location(path, 1, 1),
+            hint="the first line names the columns (DN,...)",
+        )
+    header = table.records[0]
+    columns = _columns(header, path, mapping)
+    if not set(columns.values()) & IDENTITY:
+        raise UserInputError(
+            "no column names an identity attribute (userPrincipalName, proxyAddresses, mail, "
+            "sAMAccountName, DN, ...)",
+            location=Location(path, header.line, 1),
+            hint="name the columns by their LDAP attribute, or map them in .dupfix.yaml under "
+            f"`columnMappings: {{{NAME}: {{<header>: <attribute>}}}}`",
+        )
+    builder = _RowBuilder(path, header, columns, settings.value_separator)
+    changes: list[Change] = []
+    for record in table.records[1:]:
+        change = builder.change(record, len(changes))
+        if change is not None:
+            changes.append(change)
+    if not changes and not builder.notes:
+        raise UserInputError(
+            "the CSV has a header but no rows",
+            location=Location(path, header.line, 1),
+            hint="add one row per object",
+        )
+    return Plan(path=path, format=NAME, changes=tuple(changes), notes=tuple(builder.notes))
+
+
+def _mapping(options: Mapping[str, Any] | None) -> dict[str, str]:
+    mappings = (options or {}).get("column_mappings") or {}
+    raw = mappings.get(NAME) or {}
+    if not isinstance(raw, Mapping):
+        raise UserInputError(f"columnMappings.{NAME} must map column headers to attribute names")
+    out: dict[str, str] = {}
+    for header, attribute in raw.items():
+        if not isinstance(attribute, str) or not attribute.strip():
+            raise UserInputError(
+                f"columnMappings.{NAME}: column {header!r} must map to an attribute name",
+                field=f"columnMappings.{NAME}",
+            )
+        name = attribute.strip()
+        out[str(header).strip().lower()] = ALIASES.get(name.lower(), canonical_attribute(name))
+    return out
+
+
+def _squeeze(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+_SQUEEZED = {_squeeze(a): a for a in KNOWN_ATTRIBUTES}
+
+
+def _columns(header: Record, path: str, mapping: dict[str, str]) -> dict[int, str]:
+    """Column index -> attribute (or PATH / objectClass); password columns are left out."""
+    columns: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for i, cell in enumerate(header.cells):
+        name = cell.text.strip()
+        if not name:
+            continue
+        attribute = _attribute_of(name, mapping, cell_location(path, cell))
+        if attribute is None:
+            continue
+        if attribute in seen:
+            first = header.cells[seen[attribute]]
+            raise UserInputError(
+                f"two columns are read as {attribute} (columns {first.column} and {cell.column})",
+                location=cell_location(path, cell),
+                hint="remove one, or map one of them to another attribute in columnMappings",
+            )
+        seen[attribute] = i
+        columns[i] = attribute
+    return columns
+
+
+def _attribute_of(name: str, mapping: dict[str, str], where: Location) -> str | None:
+    """What one header means: mapped, a known alias, an LDAP name; None for a password column."""
+    from .native import NOT_NEAR_MISSES, near_miss
+
+    lowered = name.lower()
+    if lowered in mapping:
+        return None if mapping[lowered].lower() in PASSWORDS else mapping[lowered]
+    if lowered in PASSWORDS or _squeeze(name) in PASSWORDS:
+        return None
+    if lowered in ALIASES:
+        return ALIASES[lowered]
+    attribute = canonical_attribute(name.split(";", 1)[0])
+    if attribute in KNOWN_ATTRIBUTES or lowered in NOT_NEAR_MISSES:
+        return attribute
+    attribute = _SQUEEZED.get(_squeeze(name), attribute)
+    if attribute in KNOWN_ATTRIBUTES:
+        return attribute
+    suggestion = near_miss(name)
+    if suggestion is not None:
+        raise UserInputError(
+            f"column `{name}`: did you mean {suggestion}?",
+            location=where,
+            hint="a column read under another name is never checked for duplicates; map it in .dupfix.yaml: "
+            f"`columnMappings: {{{NAME}: {{{name!r}: {suggestion}}}}}` "
+            "(or to any other name to carry it unchecked)",
+        )
+    return attribute
+
+
+def escape_rdn(value: str) -> str:
+    """An RDN value with the characters RFC 4514 reserves escaped, for `CN=<Name>,<Path>`."""
+    out = []
+    for i, ch in enumerate(value):
+        if ch in ',+"\\<>;=' or (ch == "#" and i == 0) or (ch == " " and i in (0, len(value) - 1)):
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class _RowBuilder:
+    def __init__(self, path: str, header: Record, columns: dict[int, str], value_sep: str):
+        self.path = path
+        self.header = header
+        self.columns = columns
+        self.value_sep = value_sep
+        self.notes: list[str] = []
+
+    def change(self, record: Record, index: int) -> Change | None:
+        if record.blank:
+            return None
+        check_width(record, len(self.header.cells), self.header, self.path)
+        values: dict[str, Any] = {}
+        locations: dict[tuple[str, str], Location] = {}
+        kind = "user"
+        ou: str | None = None
+        for i, attribute in self.columns.items():
+            if i >= len(record.cells) or not record.cells[i].text.strip():
+                continue
+            cell = record.cells[i]
+            here = cell_location(self.path, cell)
+            if attribute == KIND:
+                found = self._kind(split_values(cell.text, self.value_sep), record)
+                if found is None:
+                    return None
+                kind = found
+                continue
+            if attribute == PATH:
+                ou = cell.text.strip()
+                continue
+            locations[(attribute, "")] = here
+            if attribute in MULTI_VALUED:
+                items = split_values(cell.text, self.value_sep)
+                values[attribute] = items
+                for item in items:
+                    locations[(attribute, item)] = here
+            else:
+                values[attribute] = cell.text
+                locations[(attribute, cell.text)] = here
+        if "distinguishedName" not in values and ou and values.get("cn"):
+            values["distinguishedName"] = f"CN={escape_rdn(str(values['cn']).strip())},{ou}"
+            locations[("distinguishedName", "")] = locations[("cn", "")]
+        if not set(values) & set(JUDGED_ATTRIBUTES) - {"displayName", "givenName"}:
+            raise UserInputError(
+                "this row fills no identity attribute "
+                "(userPrincipalName, proxyAddresses, mail, sAMAccountName, ...)",
+                location=Location(self.path, record.line, 1),
+                hint="fill them in, or delete the row",
+            )
+        marks = suppression.collect((text, Location(self.path, line, 1)) for line, text in record.comments)
+        return Change(
+            op="create",
+            kind=kind,
+            location=Location(self.path, record.line, 1),
+            index=index,
+            directory="ad",
+            set=values,
+            value_locations=locations,
+            suppressions=marks,
+        )
+
+    def _kind(self, classes: tuple[str, ...], record: Record) -> str | None:
+        lowered = {c.lower() for c in classes}
+        for name, label in SKIPPED_CLASSES.items():
+            if name in lowered:
+                self.notes.append(
+                    f"{self.path}:{record.line}: skipped a {label} (not a user, group or contact)"
+                )
+                return None
+        if "group" in lowered:
+            return "group"
+        if "contact" in lowered:
+            return "contact"
+        if lowered & USER_CLASSES:
+            return "user"
+        raise UserInputError(
+            f"objectClass {';'.join(classes)} is not a user, group or contact",
+            location=Location(self.path, record.line, 1),
+            hint="use user, group or contact (csvde: the most specific class, e.g. user)",
+        )
+
+
+FORMAT = PlanFormat(
+    name=NAME,
+    detect=detect,
+    load=load,
+    description="on-prem AD import CSV: csvde (LDAP headers) or New-ADUser script columns "
+    "(mapped in .dupfix.yaml)",
+    file_patterns=("*.csv", "*.tsv", "*.txt"),
+)
+
+
+@hookimpl
+def dupfix_plan_formats() -> list[PlanFormat]:
+    return [FORMAT]

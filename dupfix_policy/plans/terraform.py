@@ -1,0 +1,455 @@
+"""Terraform plan JSON (`terraform show -json plan.tfplan`) for the `azuread` provider.
+
+Format (hashicorp/terraform `website/docs/internals/json-format.mdx`): `format_version` (reject an
+unsupported major, ignore unknown keys), `resource_changes[]` with `address`, `module_address`,
+`mode`, `type`, `name`, `index` and `change` = {`actions`, `before`, `after`, `after_unknown`,
+`before_sensitive`, `after_sensitive`}. Actions: `create`, `update`, `delete`, `["delete",
+"create"]` (replace) and `["create", "delete"]` (create before destroy), applied in that order.
+
+What the azuread resources mean (terraform-provider-azuread `docs/resources/*.md`):
+- `azuread_user`: `user_principal_name`, `mail`, `mail_nickname` (defaults to the UPN's local
+  part, "matches the portal"), `other_mails`, `onpremises_immutable_id`. `proxy_addresses` is
+  computed, so on create the checker *predicts* it: `SMTP:<upn>` when the plan sets no `mail` (a
+  `mail` the plan sets already claims that address, for certain). Predicted values go into
+  `Change.predicted`, and findings on them say `predicted: true`.
+- `azuread_group`: `mail_enabled` -> mailEnabled, `mail_nickname`, `types` -> groupTypes.
+- `azuread_invitation`: the invited `user_email_address` becomes the guest's `SMTP:` address
+  (predicted, as above).
+Updates and deletes name their object by the `before` object id (`object_id`, else the `id`,
+which azuread 3.x writes as `/users/<id>`); an invitation's user by `user_id`.
+
+`show -json` prints sensitive values in plain text (`password` above all): only the attributes
+listed here are ever read, and one marked sensitive is left unchecked with a note rather than
+printed. Findings point at the resource block in the `.tf` files when they are found (see
+`_tf_source`), else at the resource's place in the plan, named by its address.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .._json_positions import parse_json
+from ..documents import decode
+from ..errors import UserInputError
+from ..hookspecs import hookimpl
+from ..interfaces import PlanFormat
+from ..model import Change, Location, Plan, Target
+from . import suppression
+from ._text import head_text, read_bytes
+from ._tf_source import Block, blocks_in, has_tf_files, module_directory
+
+NAME = "terraform"
+SUPPORTED_MAJOR = "1"
+KNOWN_ACTIONS = {
+    ("no-op",): (),
+    ("read",): (),
+    ("create",): ("create",),
+    ("update",): ("update",),
+    ("delete",): ("delete",),
+    ("delete", "create"): ("delete", "create"),
+    ("create", "delete"): ("create", "delete"),
+}
+_HEAD_KEYS = re.compile(r'"(format_version|terraform_version|planned_values|resource_changes)"\s*:')
+_ID_TAIL = re.compile(r"([0-9a-fA-F-]{36})$")
+
+# resource type -> (kind, {argument: attribute}) for the arguments the checker reads.
+RESOURCES: dict[str, tuple[str, dict[str, str]]] = {
+    "azuread_user": (
+        "user",
+        {
+            "user_principal_name": "userPrincipalName",
+            "display_name": "displayName",
+            "given_name": "givenName",
+            "surname": "surname",
+            "mail": "mail",
+            "mail_nickname": "mailNickname",
+            "other_mails": "otherMails",
+            "onpremises_immutable_id": "onPremisesImmutableId",
+            "account_enabled": "accountEnabled",
+        },
+    ),
+    "azuread_group": (
+        "group",
+        {
+            "display_name": "displayName",
+            "mail_enabled": "mailEnabled",
+            "security_enabled": "securityEnabled",
+            "mail_nickname": "mailNickname",
+            "types": "groupTypes",
+            "onpremises_group_type": "onPremisesGroupType",
+        },
+    ),
+    "azuread_invitation": (
+        "user",
+        {"user_email_address": "mail", "user_display_name": "displayName", "user_type": "userType"},
+    ),
+}
+LISTS = frozenset({"otherMails", "groupTypes"})
+BOOLEANS = frozenset({"mailEnabled", "securityEnabled", "accountEnabled"})
+
+
+def detect(path: str, head: bytes) -> bool:
+    """A .json file whose first bytes hold Terraform's `format_version` and a plan or version key."""
+    if not path.lower().endswith(".json"):
+        return False
+    keys = set(_HEAD_KEYS.findall(head_text(head)))
+    return "format_version" in keys and len(keys) > 1
+
+
+def load(path: str, options: Mapping[str, Any] | None = None) -> Plan:
+    raw = read_bytes(path, "Terraform plan")
+    if raw.startswith(b"PK\x03\x04"):
+        raise UserInputError(
+            "this is a binary Terraform plan file, not its JSON",
+            location=Location(path),
+            hint=f"run `terraform show -json {os.path.basename(path)} > plan.json` and check plan.json",
+        )
+    text = decode(raw, path, kind="Terraform plan")
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        parse_json(text, path, kind="Terraform plan")  # the same failure, named at its line and column
+        raise UserInputError("the file is not valid JSON", location=Location(path, 1, 1)) from None
+
+    def positions() -> Mapping[tuple, tuple[int, int]]:
+        return parse_json(text, path, kind="Terraform plan")[1]
+
+    return _PlanReader(path, data, positions, options or {}).plan()
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _sensitive(marks: Any, name: str) -> bool:
+    if marks is True:
+        return True
+    if not isinstance(marks, dict):
+        return False
+    value = marks.get(name)
+    if isinstance(value, dict):
+        return any(_sensitive(value, k) for k in value)
+    if isinstance(value, list):
+        return any(v is True or (isinstance(v, (dict, list)) and v) for v in value)
+    return value is True
+
+
+def _unknown(marks: Any, name: str) -> bool:
+    """`after_unknown` mirrors `after`: `true` for a value known only after apply (a list of
+    flags for a list whose items are unknown: the list itself is then known)."""
+    if marks is True:
+        return True
+    return isinstance(marks, dict) and marks.get(name) is True
+
+
+class _PlanReader:
+    def __init__(
+        self,
+        path: str,
+        data: Any,
+        positions: Callable[[], Mapping[tuple, tuple[int, int]]],
+        options: Mapping[str, Any],
+    ):
+        self.path = path
+        self.data = data
+        self._positions = (
+            positions  # the positional parse is ~10x slower than json: only when a place is needed
+        )
+        self._table: Mapping[tuple, tuple[int, int]] | None = None
+        self.notes: list[str] = []
+        tf_root = options.get("tf_root")
+        self.root = str(tf_root) if tf_root else (os.path.dirname(path) or ".")
+        self.explicit_root = bool(tf_root)
+        self._blocks: dict[str, dict[tuple[str, str], Block]] = {}
+        self._display: dict[str, str] = {}
+
+    def at(self, pointer: tuple) -> Location:
+        if self._table is None:
+            self._table = self._positions()
+        while True:
+            pos = self._table.get(pointer)
+            if pos is not None:
+                return Location(self.path, pos[0], pos[1])
+            if not pointer:
+                return Location(self.path, 1, 1)
+            pointer = pointer[:-1]
+
+    def fail(self, message: str, pointer: tuple, hint: str | None = None) -> UserInputError:
+        return UserInputError(message, location=self.at(pointer), hint=hint)
+
+    # --- the document ---------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        data = self.data
+        if not isinstance(data, dict):
+            raise self.fail(
+                "a Terraform plan is a JSON object", (), "make it with `terraform show -json plan.tfplan`"
+            )
+        version = data.get("format_version")
+        if not isinstance(version, str):
+            raise self.fail(
+                "not a Terraform plan: there is no `format_version`",
+                (),
+                "make it with `terraform plan -out plan.tfplan && terraform show -json plan.tfplan`",
+            )
+        if version.split(".", 1)[0] != SUPPORTED_MAJOR:
+            raise self.fail(
+                f"Terraform plan format_version {version} is not supported (dupfix reads {SUPPORTED_MAJOR}.x)",
+                ("format_version",),
+                "a new major version may change what fields mean; upgrade dupfix-policy",
+            )
+        if data.get("errored") is True:
+            raise self.fail(
+                "Terraform marked this plan as errored: planning failed, so its changes are incomplete",
+                ("errored",),
+                "fix the errors `terraform plan` reports, then export the plan again",
+            )
+        changes_raw = data.get("resource_changes")
+        if changes_raw is None:
+            if isinstance(data.get("planned_values"), dict):
+                self.notes.append(f"{self.path}: the plan changes no resources")
+                return Plan(self.path, NAME, (), tuple(self.notes))
+            raise self.fail(
+                "the plan has no `resource_changes`: this looks like state or configuration output, not a plan",
+                (),
+                "run `terraform plan -out plan.tfplan`, then `terraform show -json plan.tfplan`",
+            )
+        if not isinstance(changes_raw, list):
+            raise self.fail("`resource_changes` must be a list", ("resource_changes",))
+        if self.explicit_root and not os.path.isdir(self.root):
+            raise UserInputError(
+                "--tf-root is not a directory",
+                location=Location(self.root),
+                hint="name the Terraform root module",
+            )
+        out: list[Change] = []
+        for i, rc in enumerate(changes_raw):
+            for change in self.resource(rc, ("resource_changes", i), len(out)):
+                out.append(change)
+        return Plan(self.path, NAME, tuple(out), tuple(self.notes))
+
+    # --- one resource change --------------------------------------------------------------
+
+    def resource(self, rc: Any, at: tuple, start: int) -> list[Change]:
+        if not isinstance(rc, dict):
+            raise self.fail("each entry of `resource_changes` must be an object", at)
+        rtype = rc.get("type")
+        if rc.get("mode", "managed") != "managed" or not isinstance(rtype, str) or rtype not in RESOURCES:
+            return []
+        address = rc.get("address")
+        if not isinstance(address, str) or not address:
+            raise self.fail("a resource change has no `address`", at)
+        change = rc.get("change")
+        if not isinstance(change, dict):
+            raise self.fail(f"{address}: `change` must be an object", (*at, "change"))
+        actions = change.get("actions")
+        if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+            raise self.fail(
+                f"{address}: `change.actions` must be a list of action names", (*at, "change", "actions")
+            )
+        steps = KNOWN_ACTIONS.get(tuple(actions))
+        if steps is None:
+            raise self.fail(
+                f"{address}: unknown actions {actions}",
+                (*at, "change", "actions"),
+                "Terraform writes no-op, create, read, update, delete, [delete, create] or [create, delete]",
+            )
+        if not steps:
+            return []
+        for side in ("before", "after"):
+            if change.get(side) is not None and not isinstance(change.get(side), dict):
+                raise self.fail(f"{address}: `change.{side}` must be an object", (*at, "change", side))
+        where, block = self.locate(rc, at)
+        out: list[Change] = []
+        for step in steps:
+            made = self.step(step, rc, change, address, at, where, block, start + len(out))
+            if made is not None:
+                out.append(made)
+        return out
+
+    def step(
+        self,
+        step: str,
+        rc: dict,
+        change: dict,
+        address: str,
+        at: tuple,
+        where: Location,
+        block: Block | None,
+        index: int,
+    ) -> Change | None:
+        rtype = rc["type"]
+        kind, arguments = RESOURCES[rtype]
+        marks = self.suppressions(block)
+        common: dict[str, Any] = {
+            "kind": kind,
+            "location": where,
+            "index": index,
+            "directory": "entra",
+            "ref": address,
+            "suppressions": marks,
+        }
+        if step in ("update", "delete"):
+            target = self.target(rtype, change.get("before"), address, (*at, "change", "before"))
+            if step == "delete":
+                return Change(op="delete", target=target, value_locations={("target", ""): where}, **common)
+            if rtype == "azuread_invitation":
+                return None  # every argument forces a new invitation: Terraform plans a replace instead
+            values, locations = self.values(rtype, arguments, change, address, at, block, only_changed=True)
+            if not values:
+                return None
+            locations[("target", "")] = where
+            return Change(op="update", target=target, set=values, value_locations=locations, **common)
+        values, locations = self.values(rtype, arguments, change, address, at, block, only_changed=False)
+        predicted: dict[str, Any] = {}
+        if rtype == "azuread_invitation":
+            email = values.pop("mail", None)
+            if not email:
+                self.notes.append(
+                    f"{address}: the invited e-mail address is not known until apply; not checked"
+                )
+                return None
+            values.setdefault("userType", "Guest")
+            address_value = f"SMTP:{str(email).strip()}"
+            predicted["proxyAddresses"] = (address_value,)
+            locations[("proxyAddresses", address_value)] = locations.pop(("mail", str(email)), where)
+            locations[("proxyAddresses", "")] = locations[("proxyAddresses", address_value)]
+            locations.pop(("mail", ""), None)
+        elif rtype == "azuread_user":
+            upn = values.get("userPrincipalName")
+            if not upn:
+                self.notes.append(f"{address}: the user principal name is not known until apply; not checked")
+                return None
+            upn_where = locations.get(("userPrincipalName", ""), where)
+            if "mailNickname" not in values and "@" in str(upn):
+                predicted["mailNickname"] = str(upn).split("@", 1)[0]
+                locations.setdefault(("mailNickname", predicted["mailNickname"]), upn_where)
+            if not values.get("mail"):
+                proxy = f"SMTP:{str(upn).strip()}"
+                predicted["proxyAddresses"] = (proxy,)
+                locations.setdefault(("proxyAddresses", proxy), upn_where)
+        return Change(op="create", set=values, predicted=predicted, value_locations=locations, **common)
+
+    def target(self, rtype: str, before: Any, address: str, at: tuple) -> Target:
+        before = before if isinstance(before, dict) else {}
+        keys = ("user_id",) if rtype == "azuread_invitation" else ("object_id", "id")
+        for key in keys:
+            value = before.get(key)
+            if isinstance(value, str) and value.strip():
+                tail = _ID_TAIL.search(value.strip())
+                return Target("id", tail.group(1) if tail else value.strip())
+        raise self.fail(
+            f"{address}: `change.before` has no {' or '.join(keys)} to name the object it changes",
+            at,
+            "export the plan with `terraform show -json` from a plan made with refresh enabled",
+        )
+
+    def values(
+        self,
+        rtype: str,
+        arguments: dict[str, str],
+        change: dict,
+        address: str,
+        at: tuple,
+        block: Block | None,
+        *,
+        only_changed: bool,
+    ) -> tuple[dict[str, Any], dict[tuple[str, str], Location]]:
+        after = change.get("after") or {}
+        before = change.get("before") or {}
+        values: dict[str, Any] = {}
+        locations: dict[tuple[str, str], Location] = {}
+        for argument, attribute in arguments.items():
+            if argument not in after or _unknown(change.get("after_unknown"), argument):
+                continue
+            value = after[argument]
+            if only_changed and before.get(argument) == value:
+                continue
+            if _sensitive(change.get("after_sensitive"), argument) or _sensitive(
+                change.get("before_sensitive"), argument
+            ):
+                self.notes.append(
+                    f"{address}: {argument} is marked sensitive in the plan, so it was not checked "
+                    "(dupfix never prints sensitive values)"
+                )
+                continue
+            pointer = (*at, "change", "after", argument)
+            here = self.argument_location(block, argument, pointer)
+            clean = self.clean(attribute, value, address, argument, pointer)
+            if clean in (None, ()) and not only_changed:
+                continue
+            values[attribute] = clean
+            locations[(attribute, "")] = here
+            for item in clean if isinstance(clean, tuple) else (clean,):
+                if isinstance(item, str):
+                    locations[(attribute, item)] = here
+        return values, locations
+
+    def clean(self, attribute: str, value: Any, address: str, argument: str, pointer: tuple) -> Any:
+        if value is None or value == "":
+            return () if attribute in LISTS else None
+        if attribute in BOOLEANS:
+            if not isinstance(value, bool):
+                raise self.fail(f"{address}: {argument} must be true or false", pointer)
+            return value
+        if attribute in LISTS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise self.fail(f"{address}: {argument} must be a list of strings", pointer)
+            return tuple(value)
+        if not isinstance(value, str):
+            raise self.fail(f"{address}: {argument} must be a string", pointer)
+        return value
+
+    # --- where it is written ----------------------------------------------------------------
+
+    def locate(self, rc: dict, at: tuple) -> tuple[Location, Block | None]:
+        directory = module_directory(
+            self.root, str(rc.get("module_address") or ""), self.data.get("configuration")
+        )
+        if directory is not None and directory not in self._blocks:
+            self._blocks[directory] = blocks_in(directory) if has_tf_files(directory) else {}
+        block = self._blocks.get(directory or "", {}).get((str(rc.get("type")), str(rc.get("name"))))
+        if block is None:
+            return self.at(at), None
+        return Location(self.display(block.path), block.line, 1), block
+
+    def display(self, path: str) -> str:
+        """A .tf path as the report shows it (relative to the working directory), worked out once."""
+        shown = self._display.get(path)
+        if shown is None:
+            shown = self._display[path] = _display(path)
+        return shown
+
+    def argument_location(self, block: Block | None, argument: str, pointer: tuple) -> Location:
+        if block is None:
+            return self.at(pointer)
+        line = block.arguments.get(argument)
+        return Location(self.display(block.path), line or block.line, 1)
+
+    def suppressions(self, block: Block | None) -> dict[str, tuple[str, Location]]:
+        if block is None:
+            return {}
+        return suppression.collect((text, Location(self.display(block.path), n, 1)) for n, text in block.comments)
+
+
+def _display(path: str) -> str:
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+FORMAT = PlanFormat(
+    name=NAME,
+    detect=detect,
+    load=load,
+    description="Terraform plan JSON (`terraform show -json plan.tfplan`): azuread users, groups, invitations",
+    file_patterns=("*.json",),
+)
+
+
+@hookimpl
+def dupfix_plan_formats() -> list[PlanFormat]:
+    return [FORMAT]

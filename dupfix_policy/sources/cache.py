@@ -1,0 +1,289 @@
+"""The `cache:PATH` source: directory state kept in a local SQLite file, answered by indexed keys.
+
+Why a cache: a pre-commit hook must answer in well under a second, and re-reading a large tenant
+on every pull request wastes minutes and Graph throttling budget. `dupfix sync` fills the file
+(`cache_sync`); this module is the file's layout and its read side.
+
+Layout (schema version `SCHEMA_VERSION`, also in `PRAGMA user_version`):
+
+- `meta(name, value)`: schema version, tenant (JSON);
+- `sources(id, spec, origin, directories, as_of, synced_at, delta_state, delta_at)`: one row per
+  source the cache was filled from, with when it was last synced;
+- `objects(rowid, source, directory, oid, record)`: one row per object, `record` being its
+  snapshot line (one serialisation for snapshots and the cache);
+- `keys(key, obj)`: every look-up key of every object (`addresses.all_lookup_keys`), the
+  primary key of a WITHOUT ROWID table, so a look-up is one index range per key.
+
+Consistency: the file uses SQLite's rollback journal (no WAL), so a sync is one transaction and a
+process killed in the middle leaves the previous state (the next opener rolls the journal back),
+and nothing but the one file is left after a sync for CI caches to save. A reader holds one read
+transaction from open to close: every `lookup` round of one run sees the same state, old or new,
+never a mix. Only the standard library is imported: `dupfix check --source cache:…` must start
+as fast as `dupfix --help`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..addresses import target_key
+from ..errors import StateUnavailableError, UserInputError
+from ..hookspecs import hookimpl
+from ..interfaces import SourceFactory
+from ..model import DIRECTORIES, DirectoryObject, Location, SourceInfo, Target, Tenant
+
+SCHEME = "cache"
+SCHEMA_VERSION = 1
+DEFAULT_MAX_AGE_S = 24 * 3600.0
+BUSY_TIMEOUT_MS = 60_000  # a reader waits this long for a sync's commit, a sync for readers to finish
+LOOKUP_CHUNK = 500  # keys per query: well under SQLite's bound-parameter limit
+
+SCHEMA = """
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY,
+    spec TEXT NOT NULL UNIQUE,
+    origin TEXT NOT NULL,
+    directories TEXT NOT NULL,
+    as_of TEXT,
+    synced_at TEXT NOT NULL,
+    delta_state TEXT,
+    delta_at TEXT
+);
+CREATE TABLE objects (
+    rowid INTEGER PRIMARY KEY,
+    source INTEGER NOT NULL,
+    directory TEXT NOT NULL,
+    oid TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE TABLE keys (key TEXT NOT NULL, obj INTEGER NOT NULL, PRIMARY KEY (key, obj)) WITHOUT ROWID;
+"""
+# Built after a full fill (faster than maintaining it row by row), kept up to date by deltas.
+OBJECT_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS objects_by_id ON objects (source, directory, oid)"
+
+
+@dataclass(frozen=True)
+class CachedSource:
+    """What the cache knows about one source it was filled from."""
+
+    id: int
+    spec: str
+    origin: str
+    directories: tuple[str, ...]
+    as_of: str | None
+    synced_at: str
+    delta_state: str | None
+    delta_at: str | None
+
+
+def utc_now() -> dt.datetime:
+    """Overridable through DUPFIX_NOW (ISO time) so freshness is testable without sleeping."""
+    text = os.environ.get("DUPFIX_NOW")
+    if text:
+        return parse_time(text)
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def parse_time(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def format_time(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def format_age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{int(seconds)} s"
+    if seconds < 7200:
+        return f"{int(seconds // 60)} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def connect(path: str, *, create: bool = False) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), rollback journal, busy wait."""
+    mode = "rwc" if create else "rw"
+    uri = "file:" + _uri_path(path) + f"?mode={mode}"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def _uri_path(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(os.path.abspath(path))
+
+
+def read_sources(conn: sqlite3.Connection) -> list[CachedSource]:
+    rows = conn.execute(
+        "SELECT id, spec, origin, directories, as_of, synced_at, delta_state, delta_at FROM sources ORDER BY id"
+    ).fetchall()
+    return [CachedSource(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5], r[6], r[7]) for r in rows]
+
+
+def read_tenant(conn: sqlite3.Connection) -> Tenant | None:
+    row = conn.execute("SELECT value FROM meta WHERE name = 'tenant'").fetchone()
+    if row is None or row[0] == "null":
+        return None
+    data = json.loads(row[0])
+    return Tenant(data.get("initialDomain") or None, tuple(data.get("verifiedDomains") or ()))
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def record_object(record: str) -> DirectoryObject:
+    from .snapshot import record_to_object
+
+    return record_to_object(json.loads(record))
+
+
+class CacheSource:
+    """A cache file as a `StateSource` (DESIGN.md): point look-ups through the `keys` index."""
+
+    def __init__(self, path: str, spec: str | None = None, *, max_age_s: float | None = DEFAULT_MAX_AGE_S):
+        self.path = path
+        self.spec = spec if spec is not None else f"{SCHEME}:{path}"
+        if not os.path.isfile(path):
+            raise UserInputError(
+                "state cache not found",
+                location=Location(path),
+                hint=f"fill it first: dupfix sync --source graph --cache {path}",
+            )
+        try:
+            self._conn = connect(path)
+            self._conn.execute("BEGIN")  # one read transaction for the whole run: one state
+            version = schema_version(self._conn)
+            if version != SCHEMA_VERSION:
+                raise UserInputError(
+                    f"state cache schema version {version} is not the version this dupfix reads ({SCHEMA_VERSION})",
+                    location=Location(path),
+                    hint=f"rebuild it: dupfix sync --full --cache {path}",
+                )
+            self.sources = read_sources(self._conn)
+            self._tenant = read_tenant(self._conn)
+        except sqlite3.DatabaseError as exc:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            raise UserInputError(
+                f"not a dupfix state cache ({exc})",
+                location=Location(path),
+                hint=f"delete it and run dupfix sync --cache {path}",
+            ) from None
+        if max_age_s is not None:
+            self._check_fresh(max_age_s)
+
+    def _check_fresh(self, max_age_s: float) -> None:
+        """Fail closed on stale state: exit 3 naming each source that is older than allowed."""
+        if not self.sources:
+            raise StateUnavailableError(
+                "the state cache holds no source yet",
+                location=Location(self.path),
+                hint=f"run dupfix sync --source SPEC --cache {self.path}",
+            )
+        now = utc_now()
+        stale = [(s, (now - parse_time(s.synced_at)).total_seconds()) for s in self.sources]
+        stale = [(s, age) for s, age in stale if age > max_age_s]
+        if stale:
+            names = ", ".join(f"{s.spec} synced {format_age(age)} ago ({s.synced_at})" for s, age in stale)
+            raise StateUnavailableError(
+                f"the state cache is older than --max-age {format_age(max_age_s)}: {names}",
+                location=Location(self.path),
+                hint=f"run dupfix sync --cache {self.path}, or pass --refresh to sync before checking",
+            )
+
+    # -- StateSource -------------------------------------------------------------------------
+
+    @property
+    def directories(self) -> frozenset[str]:
+        return frozenset(d for s in self.sources for d in s.directories)
+
+    @property
+    def tenant(self) -> Tenant | None:
+        return self._tenant
+
+    @property
+    def info(self) -> SourceInfo:
+        """Origin of all cached sources; as-of the oldest of them (each one is in `report_notes`)."""
+        dirs = self.directories
+        origin = "+".join(d for d in DIRECTORIES if d in dirs) or "none"
+        stamps = [s.as_of for s in self.sources]
+        oldest = min(stamps) if stamps and all(stamps) else None  # one unknown: unknown, never guessed
+        return SourceInfo(self.spec, origin, oldest)
+
+    def report_notes(self, covered: frozenset[str]) -> list[str]:
+        """The as-of time of each source the cache holds: the report's one `asOf` is the oldest."""
+        return [
+            f"{self.spec}: {s.spec} as of {s.as_of or 'unknown'} (synced {s.synced_at})" for s in self.sources
+        ]
+
+    def lookup(self, keys: Iterable[str], targets: Sequence[Target]) -> list[DirectoryObject]:
+        """Objects holding any of `keys` or named by any of `targets`: a few indexed queries."""
+        wanted = sorted(set(keys) | {target_key(t) for t in targets})
+        rows: dict[int, str] = {}
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = wanted[start : start + LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            query = (
+                "SELECT o.rowid, o.record FROM objects o WHERE o.rowid IN "
+                f"(SELECT obj FROM keys WHERE key IN ({marks}))"
+            )
+            for rowid, record in self._conn.execute(query, chunk):
+                rows[rowid] = record
+        return [record_object(rows[r]) for r in sorted(rows)]
+
+    def scan(self) -> Iterator[DirectoryObject]:
+        for (record,) in self._conn.execute("SELECT record FROM objects ORDER BY rowid"):
+            yield record_object(record)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._conn.execute("COMMIT")
+        with contextlib.suppress(Exception):
+            self._conn.close()
+
+
+# --- plugin ----------------------------------------------------------------------------------
+
+
+def path_of(spec: str) -> str:
+    scheme, sep, path = spec.partition(":")
+    if scheme.lower() != SCHEME or not sep or not path:
+        raise UserInputError(f"bad source {spec!r}", hint="write cache:PATH, e.g. --source cache:.dupfix/state.db")
+    return os.path.expanduser(path)
+
+
+def create(spec: str, options: Mapping[str, Any]) -> CacheSource:
+    """`cache:PATH` -> CacheSource. Options: `max_age` (seconds, default 24 h), `refresh` (sync first)."""
+    path = path_of(spec)
+    max_age = options.get("max_age")
+    max_age_s = DEFAULT_MAX_AGE_S if max_age is None else float(max_age)
+    if options.get("refresh"):
+        from .cache_sync import refresh_cache
+
+        refresh_cache(path, options)
+    return CacheSource(path, spec, max_age_s=max_age_s)
+
+
+@hookimpl
+def dupfix_sources() -> list[SourceFactory]:
+    return [
+        SourceFactory(
+            scheme=SCHEME,
+            create=create,
+            description="directory state from a local cache file filled by `dupfix sync` (SQLite)",
+        )
+    ]
