@@ -39,6 +39,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "schema": cmd_schema,
         "doctor": cmd_doctor,
         "audit": cmd_audit,
+        "sync": cmd_sync,
     }[args.command]
     return handler(args, registry)
 
@@ -59,6 +60,9 @@ class Settings:
     quiet: bool = False  # --quiet: no progress display
     debug: bool = False  # --debug: live sources log their requests (secrets redacted)
     plan_options: dict[str, Any] | None = None  # what plan loaders read: column mappings, csv, --tf-root
+    cache: str | None = None  # sync --cache / config `cache`: the state cache file
+    max_age: float | None = None  # --max-age: oldest cache:PATH state accepted, in seconds
+    refresh: bool = False  # --refresh: sync cache:PATH sources first
 
 
 def resolve(args: argparse.Namespace) -> Settings:
@@ -72,6 +76,7 @@ def resolve(args: argparse.Namespace) -> Settings:
         "fail_on": getattr(args, "fail_on", None),
         "formats": getattr(args, "format", None) if isinstance(getattr(args, "format", None), list) else None,
         "graph_url": getattr(args, "graph_url", None),
+        "cache": getattr(args, "cache", None),
     }
     s = resolve_settings(flags, os.environ, os.getcwd())
     return Settings(
@@ -90,6 +95,9 @@ def resolve(args: argparse.Namespace) -> Settings:
             "csv": dict(getattr(s, "csv", None) or {}),
             "tf_root": getattr(args, "tf_root", None),
         },
+        cache=getattr(s, "cache", None),
+        max_age=getattr(args, "max_age", None),
+        refresh=bool(getattr(args, "refresh", False)),
     )
 
 
@@ -112,7 +120,8 @@ def open_sources(specs: Sequence[str], registry: Registry, settings: Settings) -
             "plan-only rules) or list `sources:` in .dupfix.yaml",
         )
     options: dict[str, Any] = {"graph_url": settings.graph_url, "base_dir": settings.base_dir,
-                               "timeout": settings.timeout, "quiet": settings.quiet, "debug": settings.debug}
+                               "timeout": settings.timeout, "quiet": settings.quiet, "debug": settings.debug,
+                               "max_age": settings.max_age, "refresh": settings.refresh}
     sources: list[StateSource] = []
     for spec in specs:
         scheme = scheme_of(spec)
@@ -490,6 +499,29 @@ def cmd_doctor(args: argparse.Namespace, registry: Registry) -> int:
                 print(f"{line.status:<5} {source.spec}: {line.check}: {line.detail}".rstrip(": "))
     sys.stdout.flush()
     return EXIT_STATE_UNAVAILABLE if failed else EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace, registry: Registry) -> int:
+    """Fill or refresh the state cache (sources/cache_sync.py); without --source, its own sources."""
+    from .sources.cache_sync import cached_specs, sync
+
+    settings = resolve(args)
+    if not settings.cache:
+        raise UserInputError(
+            "no cache file given", field="--cache",
+            hint="pass --cache PATH (e.g. .dupfix/state.db) or set `cache:` in .dupfix.yaml",
+        )  # fmt: skip
+    specs = settings.sources if getattr(args, "source", None) else ()
+    if not specs and os.path.exists(settings.cache):
+        specs = tuple(cached_specs(settings.cache))
+    specs = specs or settings.sources
+    if any(scheme_of(spec) == "cache" for spec in specs):
+        raise UserInputError("a cache cannot be synced from a cache", field="--source",
+                             hint="sync from graph, ldap://…, or snapshot:PATH")  # fmt: skip
+    with opened(specs, registry, settings) as sources:
+        result = sync(settings.cache, sources, full=bool(getattr(args, "full", False)))
+    print(f"dupfix: sync: {settings.cache} up to date in {result.seconds:.1f} s", file=sys.stderr)
+    return EXIT_OK
 
 
 def cmd_audit(args: argparse.Namespace, registry: Registry) -> int:

@@ -514,24 +514,38 @@ def apply_policy(
         rule = rules.get(finding.code)
         if rule is None:
             raise UserInputError(f"a rule reported code {finding.code!r}, which no plugin declares")
-        severity = demote(policy.severity(rule.info), finding.demote)  # type: ignore[attr-defined]
-        if severity == "off":
+        verdict = policy_verdict(finding, rule, policy, today)
+        if verdict is None:
             continue
-        suppressed = None
-        exemption = policy.exemption_for(finding, today, info=rule.info)  # type: ignore[attr-defined]
-        if exemption is not None:
-            suppressed = {
-                "kind": "exemption",
-                "reason": exemption.reason,
-                "expires": exemption.expires.isoformat() if exemption.expires else None,
-                "location": str(exemption.location) if exemption.location else None,
-            }
-        elif finding.change is not None and suppressions:
+        severity, suppressed = verdict
+        if suppressed is None and finding.change is not None and suppressions:
             suppressed = inline_suppression(finding, rule.info, suppressions)
         ident = identities.get((finding.change.file, finding.change.index), "") if finding.change else ""
         digest = fingerprint(finding, ident)
         out.append(ReportedFinding(finding, rule.info, severity, digest, suppressed))
     return sort_findings(out)
+
+
+def policy_verdict(
+    finding: Finding, rule: Rule, policy: object, today: dt.date
+) -> tuple[str, dict[str, str | None] | None] | None:
+    """The policy's say on one finding: its severity and the exemption that suppresses it, if any.
+
+    None when the policy turns the rule off. Shared by the check and the audit, so both read a
+    policy pack the same way.
+    """
+    severity = demote(policy.severity(rule.info), finding.demote)  # type: ignore[attr-defined]
+    if severity == "off":
+        return None
+    exemption = policy.exemption_for(finding, today, info=rule.info)  # type: ignore[attr-defined]
+    if exemption is None:
+        return severity, None
+    return severity, {
+        "kind": "exemption",
+        "reason": exemption.reason,
+        "expires": exemption.expires.isoformat() if exemption.expires else None,
+        "location": str(exemption.location) if exemption.location else None,
+    }
 
 
 def inline_suppression(

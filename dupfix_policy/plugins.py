@@ -33,6 +33,7 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "none_source": "dupfix_policy.sources.none",
     "graph_source": "dupfix_policy.sources.graph",
     "ldap_source": "dupfix_policy.sources.ldap",
+    "cache_source": "dupfix_policy.sources.cache",
     "duplicate_rules": "dupfix_policy.rules.duplicates",
     "reference_rules": "dupfix_policy.rules.references",
     "policy_rules": "dupfix_policy.rules.exemptions",

@@ -87,15 +87,15 @@ class Terminal(io.StringIO):
 def test_text_is_coloured_on_a_terminal(monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("FORCE_COLOR", raising=False)
-    assert text_report._use_colour(Terminal())
-    assert not text_report._use_colour(io.StringIO())
+    assert text_report.use_colour(Terminal())
+    assert not text_report.use_colour(io.StringIO())
 
 
 @pytest.mark.parametrize(("value", "coloured"), [("1", False), ("yes", False), ("", True)])
 def test_no_color_with_any_non_empty_value_turns_colour_off(monkeypatch, value, coloured):
     monkeypatch.setenv("NO_COLOR", value)
     monkeypatch.delenv("FORCE_COLOR", raising=False)
-    assert text_report._use_colour(Terminal()) is coloured
+    assert text_report.use_colour(Terminal()) is coloured
 
 
 def _run_on_a_terminal(args: list[str], env: dict[str, str]) -> str:

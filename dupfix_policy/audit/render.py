@@ -17,18 +17,11 @@ from typing import IO, Any
 
 from ..model import DIRECTORY_NAMES, HolderView, ReportedFinding
 from ..reporters.json_report import report_dict
-from ..reporters.text_report import _use_colour
+from ..reporters.text_report import COLOURS as _COLOURS
+from ..reporters.text_report import RESET as _RESET
+from ..reporters.text_report import use_colour as _use_colour
 from .resolutions import Action
 from .run import AuditResult
-
-_COLOURS = {
-    "error": "\033[31m",
-    "warning": "\033[33m",
-    "note": "\033[36m",
-    "bold": "\033[1m",
-    "dim": "\033[2m",
-}
-_RESET = "\033[0m"
 
 
 def action_dict(a: Action) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from .. import __version__
-from ..engine import SEVERITY_ORDER, demote
+from ..engine import SEVERITY_ORDER, policy_verdict
 from ..errors import UserInputError
 from ..interfaces import Rule, StateSource
 from ..model import DIRECTORY_NAMES, Finding, HolderView, Location, Report, ReportedFinding
@@ -153,18 +153,10 @@ def _apply_policy(
     rule = rules.get(finding.code)
     if rule is None:
         raise UserInputError(f"the audit reports {finding.code}, which no installed plugin declares")
-    severity = demote(policy.severity(rule.info), finding.demote)  # type: ignore[attr-defined]
-    if severity == "off":
+    verdict = policy_verdict(finding, rule, policy, today)
+    if verdict is None:
         return None
-    suppressed = None
-    exemption = policy.exemption_for(finding, today, info=rule.info)  # type: ignore[attr-defined]
-    if exemption is not None:
-        suppressed = {
-            "kind": "exemption",
-            "reason": exemption.reason,
-            "expires": exemption.expires.isoformat() if exemption.expires else None,
-            "location": str(exemption.location) if exemption.location else None,
-        }
+    severity, suppressed = verdict
     return ReportedFinding(finding, rule.info, severity, audit_fingerprint(finding.code, finding.key, holder_ids),
                            suppressed)  # fmt: skip
 

@@ -12,17 +12,17 @@ from ..hookspecs import hookimpl
 from ..interfaces import Reporter
 from ..model import DIRECTORY_NAMES, HolderView, Report, ReportedFinding
 
-_COLOURS = {
+COLOURS = {
     "error": "\033[31m",
     "warning": "\033[33m",
     "note": "\033[36m",
     "bold": "\033[1m",
     "dim": "\033[2m",
 }
-_RESET = "\033[0m"
+RESET = "\033[0m"
 
 
-def _use_colour(stream: IO[str]) -> bool:
+def use_colour(stream: IO[str]) -> bool:
     """Colour only on a terminal; NO_COLOR (any non-empty value, no-color.org) always wins."""
     if os.environ.get("NO_COLOR"):
         return False
@@ -46,7 +46,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def render(report: Report, stream: IO[str]) -> None:
-    _render(report, stream, _use_colour(stream))
+    _render(report, stream, use_colour(stream))
 
 
 def render_plain(report: Report, stream: IO[str]) -> None:
@@ -56,7 +56,7 @@ def render_plain(report: Report, stream: IO[str]) -> None:
 
 def _render(report: Report, stream: IO[str], colour: bool) -> None:
     def c(name: str, text: str) -> str:
-        return f"{_COLOURS[name]}{text}{_RESET}" if colour else text
+        return f"{COLOURS[name]}{text}{RESET}" if colour else text
 
     shown = [r for r in report.findings if r.suppressed is None]
 

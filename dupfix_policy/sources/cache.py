@@ -9,7 +9,7 @@ Layout (schema version `SCHEMA_VERSION`, also in `PRAGMA user_version`):
 - `meta(name, value)`: schema version, tenant (JSON);
 - `sources(id, spec, origin, directories, as_of, synced_at, delta_state, delta_at)`: one row per
   source the cache was filled from, with when it was last synced;
-- `objects(rowid, source, directory, oid, record)`: one row per object, `record` being its
+- `objects(rowid, source, directory, oid, state, record)`: one row per object, `record` being its
   snapshot line (one serialisation for snapshots and the cache);
 - `keys(key, obj)`: every look-up key of every object (`addresses.all_lookup_keys`), the
   primary key of a WITHOUT ROWID table, so a look-up is one index range per key.
@@ -62,6 +62,7 @@ CREATE TABLE objects (
     source INTEGER NOT NULL,
     directory TEXT NOT NULL,
     oid TEXT NOT NULL,
+    state TEXT NOT NULL,
     record TEXT NOT NULL
 );
 CREATE TABLE keys (key TEXT NOT NULL, obj INTEGER NOT NULL, PRIMARY KEY (key, obj)) WITHOUT ROWID;

@@ -10,7 +10,7 @@ Two ways to write, both atomic:
 - **Incremental** (a source with a `delta(state)` method and a stored, recent delta state): the
   changes of every source are applied in one SQLite transaction; killed midway, the journal is
   rolled back by the next opener and the previous state stays whole. Sources without `delta`
-  (snapshots, LDAP until DirSync lands) are rescanned inside the same transaction.
+  (snapshots) are rescanned inside the same transaction. Graph: graph_delta.py; AD: ldap_dirsync.py.
 
 The optional source protocol: `delta(state: str | None) -> (changes, new_state)`, `changes` an
 iterable of `("upsert", DirectoryObject)` and `("remove", directory, id)`; `state=None` means
@@ -26,7 +26,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -102,13 +102,13 @@ class _Writer:
     def __init__(self, conn: Any, next_rowid: int = 1):
         self.conn = conn
         self.next_rowid = next_rowid
-        self.objects: list[tuple[int, int, str, str, str]] = []
+        self.objects: list[tuple[int, int, str, str, str, str]] = []
         self.keys: list[tuple[str, int]] = []
 
     def add(self, source_id: int, obj: DirectoryObject) -> None:
         rowid = self.next_rowid
         self.next_rowid += 1
-        self.objects.append((rowid, source_id, obj.directory, obj.id, object_line(obj)))
+        self.objects.append((rowid, source_id, obj.directory, obj.id, obj.state, object_line(obj)))
         self.keys.extend((key, rowid) for key in all_lookup_keys(obj))
         if len(self.objects) >= BATCH:
             self.flush()
@@ -116,7 +116,7 @@ class _Writer:
     def flush(self) -> None:
         if self.objects:
             self.conn.executemany(
-                "INSERT OR REPLACE INTO objects (rowid, source, directory, oid, record) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO objects (rowid, source, directory, oid, state, record) VALUES (?, ?, ?, ?, ?, ?)",
                 self.objects,
             )
             self.conn.executemany("INSERT OR IGNORE INTO keys (key, obj) VALUES (?, ?)", self.keys)
@@ -139,9 +139,11 @@ def _remove(conn: Any, source_id: int, directory: str, oid: str) -> bool:
     return True
 
 
-def _clear_source(conn: Any, source_id: int) -> None:
-    conn.execute("DELETE FROM keys WHERE obj IN (SELECT rowid FROM objects WHERE source = ?)", (source_id,))
-    conn.execute("DELETE FROM objects WHERE source = ?", (source_id,))
+def _clear_source(conn: Any, source_id: int, state: str | None = None) -> int:
+    """Drop a source's objects (only those in `state`, if given); how many were dropped."""
+    where, args = ("source = ? AND state = ?", (source_id, state)) if state else ("source = ?", (source_id,))
+    conn.execute(f"DELETE FROM keys WHERE obj IN (SELECT rowid FROM objects WHERE {where})", args)
+    return conn.execute(f"DELETE FROM objects WHERE {where}", args).rowcount
 
 
 def _write_source_row(conn: Any, source_id: int, source: StateSource, now: str, delta_state: str | None) -> None:
@@ -167,10 +169,14 @@ def _fill(conn: Any, writer: _Writer, source_id: int, source: StateSource) -> tu
     delta = getattr(source, "delta", None)
     if callable(delta):
         changes, state = delta(None)
-        for change in changes:
+        for change in changes:  # from the start: nothing to remove, every object is new
             if change[0] == "upsert":
                 writer.add(source_id, change[1])
                 count += 1
+            elif change[0] == "replace-state":
+                for obj in change[2]:
+                    writer.add(source_id, obj)
+                    count += 1
         writer.flush()
         return count, state
     for obj in source.scan():
@@ -215,12 +221,14 @@ def rebuild(path: str, sources: Sequence[StateSource], reasons: Mapping[str, str
         conn.execute(OBJECT_INDEX)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        conn.execute("INSERT INTO meta VALUES ('tenant', ?)", (_tenant_json(sources),))
         writer = _Writer(conn)
         for source_id, source in enumerate(sources, start=1):
             count, state = _fill(conn, writer, source_id, source)
             _write_source_row(conn, source_id, source, format_time(utc_now()), state)
-            results.append(SourceResult(source.spec, "full", count, reason=reasons.get(source.spec, "")))
+            results.append(SourceResult(source.spec, "full", count, reason=reasons.get(source.spec, ""),
+                                        extra=_notes(source)))  # fmt: skip
+        # After the fill: a live source read its tenant along the way, so this costs no request.
+        conn.execute("INSERT INTO meta VALUES ('tenant', ?)", (_tenant_json(sources),))
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode = DELETE")
         conn.execute("ANALYZE")
@@ -288,7 +296,7 @@ def incremental(path: str, sources: Sequence[StateSource], cached: Sequence[Cach
 
 def _refresh_one(conn: Any, writer: _Writer, entry: CachedSource, source: StateSource) -> tuple[SourceResult, str | None]:
     delta = getattr(source, "delta", None)
-    reason = _delta_usable(entry, time.time() if "DUPFIX_NOW" not in os.environ else utc_now().timestamp())
+    reason = _delta_usable(entry, utc_now().timestamp())
     if callable(delta) and reason is None:
         try:
             changes, state = delta(entry.delta_state)
@@ -296,13 +304,19 @@ def _refresh_one(conn: Any, writer: _Writer, entry: CachedSource, source: StateS
             for change in changes:
                 if change[0] == "upsert":
                     obj = change[1]
+                    writer.flush()  # an object changed twice in one round: the later one wins
                     _remove(conn, entry.id, obj.directory, obj.id)
                     writer.add(entry.id, obj)
                     result.objects += 1
+                elif change[0] == "replace-state":
+                    writer.flush()
+                    changed, removed = _replace_state(conn, writer, entry.id, change[1], change[2])
+                    result.objects += changed
+                    result.removed += removed
                 elif _remove(conn, entry.id, change[1], change[2]):
                     result.removed += 1
             writer.flush()
-            result.extra.extend(getattr(source, "delta_notes", lambda: [])())
+            result.extra.extend(_notes(source))
             return result, state
         except DeltaExpired as exc:
             reason = f"{exc}: full resync"
@@ -310,7 +324,36 @@ def _refresh_one(conn: Any, writer: _Writer, entry: CachedSource, source: StateS
     count, state = _fill(conn, writer, entry.id, source)
     if not callable(delta):
         reason = "this source has no incremental read"
-    return SourceResult(source.spec, "full", count, reason=reason or ""), state
+    return SourceResult(source.spec, "full", count, reason=reason or "", extra=_notes(source)), state
+
+
+def _replace_state(conn: Any, writer: _Writer, source_id: int, state: str, objects: Iterable[DirectoryObject]
+                   ) -> tuple[int, int]:  # fmt: skip
+    """Make the source's cached objects in `state` exactly `objects`, rewriting only what differs."""
+    cached = {
+        (directory, oid): record
+        for directory, oid, record in conn.execute(
+            "SELECT directory, oid, record FROM objects WHERE source = ? AND state = ?", (source_id, state)
+        )
+    }
+    changed = 0
+    for obj in objects:
+        line = object_line(obj)
+        if cached.pop((obj.directory, obj.id), None) == line:
+            continue
+        _remove(conn, source_id, obj.directory, obj.id)
+        writer.add(source_id, obj)
+        changed += 1
+    writer.flush()
+    for directory, oid in cached:
+        _remove(conn, source_id, directory, oid)
+    return changed, len(cached)
+
+
+def _notes(source: StateSource) -> list[str]:
+    """What the source says a delta round cost (Graph: the recycle bin, read whole)."""
+    notes = getattr(source, "delta_notes", None)
+    return list(notes()) if callable(notes) else []
 
 
 def sync(

@@ -154,6 +154,39 @@ class GraphSource:
         self._scanned = True
         return iter(objects)
 
+    def delta(self, state: str | None) -> tuple[list[tuple[Any, ...]], str]:
+        """For the state cache (cache_sync): what changed since `state` (None: everything), and the
+        new state (the delta links). A link Graph forgot raises cache_sync.DeltaExpired."""
+        import json
+
+        from .cache_sync import DeltaExpired
+        from .graph_http import DeltaGone
+
+        links = json.loads(state) if state else {}
+        try:
+            answer = self._run(self._delta(links))
+        except DeltaGone as exc:
+            raise DeltaExpired(exc.message) from None
+        self._delta_cost = (
+            f"recycle bin (soft-deleted objects have no delta) read whole: {answer.bin_objects} objects in "
+            f"{answer.bin_requests} request(s); delta: {answer.delta_requests} request(s)"
+        )
+        return answer.changes, json.dumps(answer.links, sort_keys=True)
+
+    def delta_notes(self) -> list[str]:
+        return [self._delta_cost] if getattr(self, "_delta_cost", None) else []
+
+    async def _delta(self, links: dict[str, str]) -> Any:
+        from .graph_delta import read_delta
+
+        http, reader = await self._session()
+        try:  # the tenant's domains alone: the cache needs them, not the per-run look-ups of _prime
+            tenant, answer = await asyncio.gather(reader.tenant(), read_delta(http, links))
+        finally:
+            http.progress.finish()
+        self._set_tenant(tenant)
+        return answer
+
     def close(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
             # A failed read can leave sibling requests running (gather stops at the first error).

@@ -82,6 +82,10 @@ class AccessDenied(StateUnavailableError):
     """403: the application lacks a permission (exit 3, like every unreadable state)."""
 
 
+class DeltaGone(StateUnavailableError):
+    """410 Gone on a `/delta` link: Graph no longer keeps that sync state; start over (cache_sync)."""
+
+
 @dataclass
 class Stats:
     """What a run cost: reported by the benchmark and, with --debug, at the end of a run."""
@@ -273,6 +277,10 @@ class GraphHttp:
             url = self._templates[key] = str(self.collection_request(collection).url)
         return url
 
+    def delta_url(self, collection: Collection) -> str:
+        """The first `/delta` URL of a collection (users, groups, contacts): every object, then a deltaLink."""
+        return f"{self.base_url}{collection.path}/delta?$select={','.join(collection.select)}"
+
     def organization_request(self) -> RequestInformation:
         assert self.client is not None
         with _quiet_sdk():
@@ -385,6 +393,8 @@ class GraphHttp:
             )
         if status >= 500:
             raise _Retry(f"{status} {code or _status_name(status)}", 0, False)
+        if status == 410:
+            raise DeltaGone(f"Microsoft Graph no longer knows the delta link for {endpoint} (410 {code or 'Gone'})")
         if status == 404:
             raise StateUnavailableError(
                 f"Microsoft Graph has no {endpoint} (404 {code}) at {self.base_url}",

@@ -246,6 +246,7 @@ class MalformedAnswer(ValueError):
 class Page:
     records: list[dict[str, Any]]
     next_link: str | None
+    delta_link: str | None = None  # the last page of a `/delta` round: where the next round starts
 
 
 def parse_page(body: bytes | str | Mapping[str, Any]) -> Page:
@@ -268,7 +269,10 @@ def parse_page(body: bytes | str | Mapping[str, Any]) -> Page:
     link = data.get("@odata.nextLink")
     if link is not None and not isinstance(link, str):
         raise MalformedAnswer('"@odata.nextLink" is not a string')
-    return Page(value, link or None)
+    delta = data.get("@odata.deltaLink")
+    if delta is not None and not isinstance(delta, str):
+        raise MalformedAnswer('"@odata.deltaLink" is not a string')
+    return Page(value, link or None, delta or None)
 
 
 _QUARANTINE_PROPERTY = {"userprincipalname": "UserPrincipalName"}

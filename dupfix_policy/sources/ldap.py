@@ -236,6 +236,16 @@ class LdapSource:
                 f"{self._where()}: left out {skipped} system object(s) as IdFix does ({reasons})"
             )
 
+    def delta(self, state: str | None) -> tuple[list[tuple[Any, ...]], str | None]:
+        """For the state cache (cache_sync): what changed since `state` (a DirSync cookie), or
+        everything; without the "Replicating Directory Changes" right, full scans (ldap_dirsync)."""
+        from .ldap_dirsync import delta
+
+        return delta(self, state)
+
+    def delta_notes(self) -> list[str]:
+        return list(getattr(self, "delta_messages", ()))
+
     def close(self) -> None:
         for endpoint in (self._primary, self._companion):
             if endpoint is not None:

@@ -119,6 +119,12 @@ class Collection:
                 if v is not None:
                     self.index.setdefault(prop, {}).setdefault(_fold(v), []).append(pos)
 
+    def replace_all(self, records: list[dict[str, Any]]) -> None:
+        """Swap in a new list of records (after changes), rebuilding the indexes once."""
+        self.records, self.index, self._json = [], {}, {}
+        for record in records:
+            self.add(record)
+
     def projected(self, pos: int, select: tuple[str, ...] | None) -> bytes:
         """One record as JSON bytes with only the selected properties (cached per selection)."""
         cache = self._json.get(select)
@@ -240,6 +246,11 @@ class Directory:
             "deletedUsers": Collection("deletedUsers", USER_RULES, True),
             "deletedGroups": Collection("deletedGroups", GROUP_RULES, True),
         }
+        # For the delta endpoints: every change after construction, as (version, collection, id,
+        # record or None, removal reason). Delta tokens older than `delta_floor` get 410 Gone.
+        self.version = 0
+        self.log: list[tuple[int, str, str, dict[str, Any] | None, str]] = []
+        self.delta_floor = 0
 
     @classmethod
     def of(cls, objects: Iterable[DirectoryObject], tenant: Tenant) -> Directory:
@@ -257,6 +268,78 @@ class Directory:
                     raise ValueError("Entra has no recycle bin for org contacts")
                 name = "deleted" + name[0].upper() + name[1:]
             self.collections[name].add(graph_record(obj))
+
+    def change(self, upserts: Iterable[DirectoryObject] = (), deletes: Iterable[tuple[str, str]] = (),
+               purges: Iterable[tuple[str, str]] = ()) -> None:  # fmt: skip
+        """Apply changes as Entra would, logged for `/delta`: `upserts` create or replace objects
+        (a soft-deleted one moves to the recycle bin), `deletes` soft-delete (kind, id) users and
+        groups (contacts: gone), `purges` delete (kind, id) for good, recycle bin included."""
+        names = {"user": "users", "group": "groups", "contact": "contacts"}
+        by_id = {n: {r["id"]: r for r in c.records} for n, c in self.collections.items()}
+
+        def log(name: str, oid: str, record: dict[str, Any] | None, reason: str = "") -> None:
+            self.version += 1
+            self.log.append((self.version, name, oid, record, reason))
+
+        def drop(name: str, oid: str, reason: str) -> None:
+            if by_id[name].pop(oid, None) is not None and not self.collections[name].deleted:
+                log(name, oid, None, reason)
+
+        for obj in upserts:
+            if obj.directory != "entra":
+                continue
+            live = names[obj.kind]
+            bin_name = "deleted" + live[0].upper() + live[1:]
+            record = graph_record(obj)
+            if obj.state == "soft-deleted":
+                drop(live, obj.id, "changed")
+                by_id[bin_name][obj.id] = record
+            else:
+                if bin_name in by_id:
+                    by_id[bin_name].pop(obj.id, None)
+                by_id[live][obj.id] = record
+                log(live, obj.id, record)
+        for kind, oid in deletes:
+            live = names[kind]
+            record = by_id[live].get(oid)
+            drop(live, oid, "changed" if kind != "contact" else "deleted")
+            if record is not None and kind != "contact":
+                by_id["deleted" + live[0].upper() + live[1:]][oid] = dict(record, deletedDateTime="2026-11-26T09:00:00Z")
+        for kind, oid in purges:
+            live = names[kind]
+            drop(live, oid, "deleted")
+            by_id.get("deleted" + live[0].upper() + live[1:], {}).pop(oid, None)
+        for name, collection in self.collections.items():
+            if len(by_id[name]) != len(collection.records) or any(
+                by_id[name].get(r["id"]) is not r for r in collection.records
+            ):
+                collection.replace_all(list(by_id[name].values()))
+
+    def touch(self, fraction: float) -> int:
+        """Give every n-th user, group and contact one more proxy address (the delta benchmark's
+        "1% of objects changed"); how many changed. Deterministic: the same objects every time."""
+        step = max(1, round(1 / fraction))
+        changed = 0
+        for name in ("users", "groups", "contacts"):
+            collection = self.collections[name]
+            records = list(collection.records)
+            for pos in range(0, len(records), step):
+                record = dict(records[pos])
+                record["proxyAddresses"] = [*record.get("proxyAddresses", []), f"smtp:touched{self.version}@contoso.com"]
+                records[pos] = record
+                self.version += 1
+                self.log.append((self.version, name, record["id"], record, ""))
+                changed += 1
+            collection.replace_all(records)
+        return changed
+
+    def delta(self, name: str, since: int, upto: int) -> list[tuple[str, dict[str, Any] | None, str]]:
+        """What changed in one collection between two versions, latest change per object."""
+        latest: dict[str, tuple[dict[str, Any] | None, str]] = {}
+        for version, coll, oid, record, reason in self.log:
+            if coll == name and since < version <= upto:
+                latest[oid] = (record, reason)
+        return [(oid, record, reason) for oid, (record, reason) in latest.items()]
 
     def organization(self) -> dict[str, Any]:
         names = list(self.tenant.verified_domains)

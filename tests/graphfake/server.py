@@ -30,7 +30,8 @@ from .directory import Directory, page_body, select_of
 from .odata import FilterError, parse_filter
 
 VERSION = "/v1.0"
-KNOWN_PARAMS = {"$filter", "$select", "$top", "$count", "$skiptoken"}
+KNOWN_PARAMS = {"$filter", "$select", "$top", "$count", "$skiptoken", "$deltatoken"}
+DELTA_PATHS = {"/users/delta": "users", "/groups/delta": "groups", "/contacts/delta": "contacts"}
 PATHS = {
     "/users": "users",
     "/groups": "groups",
@@ -196,6 +197,8 @@ class GraphFake:
                 org = {k: v for k, v in org.items() if k in names or k == "id"}
             body = {"@odata.context": f"http://127.0.0.1{VERSION}/$metadata#organization", "value": [org]}
             return 200, {}, json.dumps(body).encode()
+        if path in DELTA_PATHS:
+            return self._delta(path, query)
         if path == "/directory/deletedItems":
             raise GraphError(400, "Request_BadRequest", "The OData cast type is a required part of the URI.")
         name = PATHS.get(path)
@@ -244,6 +247,54 @@ class GraphFake:
         context = f"http://127.0.0.1{VERSION}/$metadata#{name}"
         body = page_body(collection, window, select, context, next_link, len(positions) if count else None)
         return 200, {}, body
+
+    def _delta(self, path: str, query: str) -> tuple[int, dict[str, str], bytes]:
+        """`GET /users/delta` and friends: first every object, then what changed since a token.
+
+        Pages end in `@odata.nextLink` ($skiptoken) until the last, which carries an
+        `@odata.deltaLink` ($deltatoken) for the next round; removed objects come as
+        `{"id": …, "@removed": {"reason": "changed" | "deleted"}}`. A token older than the
+        directory's `delta_floor` is 410 Gone, as Graph answers an expired one.
+        """
+        name = DELTA_PATHS[path]
+        collection = self.directory.collections[name]
+        self._need(collection.rules.permission)
+        params = self._params(query)
+        if "$skiptoken" in params:
+            state = _decode_token(params["$skiptoken"])
+        elif "$deltatoken" in params:
+            token = _decode_token(params["$deltatoken"])
+            if int(token.get("v", -1)) < self.directory.delta_floor:
+                raise GraphError(410, "SyncStateNotFound", "The delta token has expired; a full resync is required.")
+            state = {"since": token["v"], "select": token.get("select", "")}
+        else:
+            state = {"since": "", "select": params.get("$select", "")}
+        state.setdefault("upto", str(self.directory.version))
+        select = select_of(state["select"] or None, collection.rules)
+        since, upto, offset = state["since"], int(state["upto"]), int(state.get("_offset", 0))
+        if since == "":
+            items: list[tuple[str, Any, str]] = [(r["id"], pos, "") for pos, r in enumerate(collection.records)]
+        else:
+            items = [(oid, record, reason) for oid, record, reason in self.directory.delta(name, int(since), upto)]
+        window = items[offset : offset + MAX_TOP]
+        head: dict[str, Any] = {"@odata.context": f"http://127.0.0.1{VERSION}/$metadata#{name}/delta"}
+        base = f"http://127.0.0.1:{self.port}{VERSION}{path}"
+        if offset + MAX_TOP < len(items):
+            head["@odata.nextLink"] = f"{base}?$skiptoken={_encode_token(state | {'_offset': str(offset + MAX_TOP)})}"
+        else:
+            head["@odata.deltaLink"] = f"{base}?$deltatoken={_encode_token({'v': str(upto), 'select': state['select']})}"
+        values: list[bytes] = []
+        for oid, record, reason in window:
+            if since == "":
+                values.append(collection.projected(record, select))
+            elif record is None:
+                values.append(json.dumps({"id": oid, "@removed": {"reason": reason}}).encode())
+            else:
+                names = select or collection.rules.default_select or collection.rules.properties
+                view = {n: record.get(n) for n in names} | {"id": oid}
+                values.append(json.dumps(view, ensure_ascii=False, separators=(",", ":")).encode())
+        prefix = json.dumps(head, separators=(",", ":"))[:-1].encode()
+        return 200, {}, prefix + b',"value":[' + b",".join(values) + b"]}"
 
     def _params(self, query: str) -> dict[str, str]:
         params: dict[str, str] = {}
@@ -377,6 +428,11 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(raw_path)
         if parts.path == "/_actions/token":
             return self._github_token(parts.query)
+        if parts.path == "/_actions/touch":  # the cache benchmark: change a fraction of the objects
+            fraction = float(dict(parse_qsl(parts.query)).get("fraction", "0.01"))
+            with fake._lock:
+                changed = fake.directory.touch(fraction)
+            return self._send(200, json.dumps({"changed": changed}).encode())
         if parts.path == "/_stats":  # for the benchmark, which runs the fake in another process
             with fake._lock:
                 counts = {"http_requests": fake.stats.http_requests, "batch_posts": fake.stats.batch_posts,
