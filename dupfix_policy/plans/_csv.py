@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UserInputError
-from ..model import Location
+from ..model import MULTI_VALUED, Location
 
 SEPARATORS = (",", ";", "\t", "|")
 _SEP_LINE = re.compile(r"^\ufeff?sep=(.)\s*$", re.IGNORECASE)
@@ -193,6 +193,30 @@ class CsvSettings:
     separator: str | None = None
     value_separator: str = ";"
     encoding: str | None = None
+
+
+def put_cell(
+    values: dict[str, Any],
+    locations: dict[tuple[str, str], Location],
+    attribute: str,
+    text: str,
+    here: Location,
+    value_separator: str,
+) -> None:
+    """Store one cell as a change value, remembering where each value was written.
+
+    Multi-valued attributes are split (`SMTP:a@x;smtp:b@x`) and every item points at its cell, so
+    a finding on one address names the row and column it came from.
+    """
+    locations[(attribute, "")] = here
+    if attribute in MULTI_VALUED:
+        items = split_values(text, value_separator)
+        values[attribute] = items
+        for item in items:
+            locations[(attribute, item)] = here
+    else:
+        values[attribute] = text
+        locations[(attribute, text)] = here
 
 
 def csv_settings(options: Mapping[str, Any] | None) -> CsvSettings:

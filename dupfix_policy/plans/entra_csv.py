@@ -27,9 +27,9 @@ from typing import Any
 from ..errors import UserInputError
 from ..hookspecs import hookimpl
 from ..interfaces import PlanFormat
-from ..model import MULTI_VALUED, Change, Location, Plan, Target, canonical_attribute
+from ..model import Change, Location, Plan, Target, canonical_attribute
 from . import suppression
-from ._csv import Cell, Record, cell_location, check_width, csv_settings, read_table, split_values
+from ._csv import Cell, Record, cell_location, check_width, csv_settings, put_cell, read_table
 from ._text import decode_text, head_text, lines_of, read_bytes
 
 NAME = "entra-csv"
@@ -240,15 +240,7 @@ class _RowBuilder:
                 locations[("accountEnabled", "")] = here
                 continue
             attribute = canonical_attribute(token)
-            locations[(attribute, "")] = here
-            if attribute in MULTI_VALUED:
-                items = split_values(cell.text, self.value_sep)
-                values[attribute] = items
-                for item in items:
-                    locations[(attribute, item)] = here
-            else:
-                values[attribute] = cell.text
-                locations[(attribute, cell.text)] = here
+            put_cell(values, locations, attribute, cell.text, here, self.value_sep)
         return values, locations
 
     def _blocked(self, cell: Cell, heading: str) -> bool:

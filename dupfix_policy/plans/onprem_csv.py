@@ -30,7 +30,6 @@ from ..interfaces import PlanFormat
 from ..model import (
     JUDGED_ATTRIBUTES,
     KNOWN_ATTRIBUTES,
-    MULTI_VALUED,
     Change,
     Location,
     Plan,
@@ -42,6 +41,7 @@ from ._csv import (
     cell_location,
     check_width,
     csv_settings,
+    put_cell,
     read_table,
     sniff_separator,
     split_values,
@@ -258,15 +258,7 @@ class _RowBuilder:
             if attribute == PATH:
                 ou = cell.text.strip()
                 continue
-            locations[(attribute, "")] = here
-            if attribute in MULTI_VALUED:
-                items = split_values(cell.text, self.value_sep)
-                values[attribute] = items
-                for item in items:
-                    locations[(attribute, item)] = here
-            else:
-                values[attribute] = cell.text
-                locations[(attribute, cell.text)] = here
+            put_cell(values, locations, attribute, cell.text, here, self.value_sep)
         if "distinguishedName" not in values and ou and values.get("cn"):
             values["distinguishedName"] = f"CN={escape_rdn(str(values['cn']).strip())},{ou}"
             locations[("distinguishedName", "")] = locations[("cn", "")]
