@@ -173,7 +173,13 @@ def choose_credential(env: Mapping[str, str] | None = None) -> CredentialChoice:
     description = CHOICES[name]
 
     def make() -> Any:
+        import logging
+
         from azure import identity
+
+        # azure-identity logs each failed credential of a chain as a multi-line warning; without a
+        # handler Python prints it. The exit-3 message says it once, in our words (--debug: Graph log).
+        logging.getLogger("azure").addHandler(logging.NullHandler())
 
         if name == "token":
             (token,) = _need(env, name, TOKEN_ENV)
