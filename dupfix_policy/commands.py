@@ -50,7 +50,6 @@ def dispatch(args: argparse.Namespace) -> int:
 @dataclass(frozen=True)
 class Settings:
     sources: tuple[str, ...]
-    source_origin: str  # where the sources came from, for messages
     policy: str | None
     fail_on: str
     formats: tuple[str, ...]
@@ -81,7 +80,6 @@ def resolve(args: argparse.Namespace) -> Settings:
     s = resolve_settings(flags, os.environ, os.getcwd())
     return Settings(
         sources=tuple(s.sources or ()),
-        source_origin=s.origin_of("sources") if hasattr(s, "origin_of") else "",
         policy=s.policy,
         fail_on=s.fail_on or "error",
         formats=tuple(s.formats or ()),

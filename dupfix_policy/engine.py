@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from . import __version__
 from .addresses import (
     Claim,
-    alias_key,
     claims_of,
     cross_key,
     fold,
@@ -618,7 +617,6 @@ __all__ = [
     "Rival",
     "TouchedConflict",
     "UnresolvedTarget",
-    "alias_key",
     "build_context",
     "check",
     "gather_state",

@@ -145,13 +145,5 @@ class ClaimIndex:
     def holders(self, key: str) -> Mapping[int, Holding]:
         return self._held.get(key, {})
 
-    def keys_of(self, ident: int) -> dict[str, Holding]:
-        out: dict[str, Holding] = {}
-        for obj in self._members.get(ident, ()):
-            for claim in claims_of(obj):
-                if claim.key not in out:
-                    out[claim.key] = self._held[claim.key][ident]
-        return out
-
     def keys(self) -> Iterable[str]:
         return self._held.keys()

@@ -19,7 +19,6 @@ from .errors import PluginLoadError, UserInputError
 from .interfaces import PlanFormat, Reporter, Rule, SourceFactory
 
 GROUP = "dupfix_policy"
-OWN_DISTRIBUTION = "dupfix-policy"
 
 # Used only when the package runs from a source tree without its metadata installed; an installed
 # dupfix-policy registers exactly these through its own entry points.
@@ -124,12 +123,6 @@ class Registry:
     @cached_property
     def reporters(self) -> dict[str, Reporter]:
         return _by_name((r.name, r) for batch in self.pm.hook.dupfix_reporters() for r in batch)
-
-    def rule_by_id_or_code(self, name: str) -> Rule | None:
-        for rule in self.rules.values():
-            if name in (rule.info.code, rule.info.id):
-                return rule
-        return None
 
 
 def _by_name(items) -> dict:

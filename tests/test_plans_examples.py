@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import filecmp
 import json
 import re
 from pathlib import Path
@@ -59,17 +58,6 @@ def test_clean_examples_cover_every_format(capsys):
     detected = {next(f.name for f in registry.plan_formats.values() if f.detect(str(p), p.read_bytes()[:4096]))
                 for p in files}
     assert {"entra-csv", "csv", "ldif", "terraform"} <= detected
-
-
-@pytest.mark.parametrize("name", sorted(DUPLICATES))
-def test_duplicate_example_is_the_test_fixture(name):
-    example = FORMATS / "duplicates" / name
-    if name.startswith("terraform/"):
-        compare = filecmp.dircmp(example.parent, FIXTURES / "terraform")
-        assert not (compare.left_only or compare.right_only or compare.diff_files)
-        assert not compare.subdirs["modules"].subdirs["staff"].diff_files
-    else:
-        assert example.read_bytes() == (FIXTURES / name).read_bytes()
 
 
 def _readme_commands() -> list[str]:

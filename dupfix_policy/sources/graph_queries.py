@@ -104,7 +104,6 @@ QUARANTINE_FILTER = "onPremisesProvisioningErrors/any(e:e/category eq 'PropertyC
 # The recycle bin keeps deletions for 30 days, so it is usually small: read whole when it fits in
 # this many pages, one request per page instead of four clauses for every key asked.
 RECYCLE_BIN_PAGES = 3
-ORGANIZATION_PERMISSION = "Organization.Read.All"
 ALL_PERMISSION = "Directory.Read.All"
 
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

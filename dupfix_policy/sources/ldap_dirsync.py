@@ -21,7 +21,6 @@ from .ldap_entries import decode_guid
 if TYPE_CHECKING:
     from .ldap import LdapSource
 
-DIRSYNC_OID = "1.2.840.113556.1.4.841"
 RIGHT = "Replicating Directory Changes"
 GUID_CHUNK = 200  # objects re-read per look-up
 

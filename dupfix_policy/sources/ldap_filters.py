@@ -133,10 +133,6 @@ def assertions_for_target(target: Target) -> list[Assertion]:
     return assertions_for_key(key)
 
 
-def is_sid(text: str) -> bool:
-    return bool(_SID.match(text))
-
-
 def any_of(assertions: Iterable[Assertion]) -> str:
     items = sorted(set(assertions))
     if len(items) == 1:

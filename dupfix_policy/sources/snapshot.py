@@ -430,7 +430,6 @@ class SnapshotSource:
                 raise self._error("the file is empty; a snapshot starts with a header such as "
                                   '{"version": 1, "tenant": {...}}', line=1)  # fmt: skip
             body_offset = fh.tell()
-        self._header_line = line_no
         self._body_offset = body_offset
         stripped = first.strip()
         header: Any = None
