@@ -263,32 +263,30 @@ def _what(added: AddedClaim) -> str:
     return f"{added.claim.attribute} {added.claim.value}"
 
 
-def _named(ctx: CheckContext) -> dict[tuple[str, int, str], set[int]]:
-    """Per (change, key): the identities its *written* (not predicted) values already collide with.
+def _siblings(ctx: CheckContext, change) -> list[AddedClaim]:
+    """Every key one change adds, grouped once per check (rules ask for it per claim)."""
+    groups = getattr(ctx, "_dup_siblings", None)
+    if groups is None:
+        groups = {}
+        for added in ctx.added:
+            groups.setdefault(id(added.change), []).append(added)
+        ctx._dup_siblings = groups  # type: ignore[attr-defined]
+    return groups.get(id(change), [])
+
+
+def _named_elsewhere(ctx: CheckContext, change, key: str | None, *, written_only: bool = True) -> set[int]:
+    """Identities the change's other values already collide with directly.
 
     One problem, one finding: when a Terraform create's UPN is taken, the SMTP address and alias it
     would derive from that UPN collide with the same holder, and saying so three times is noise.
     A predicted value is reported only for holders no written value of the change already names.
     """
-    cache = getattr(ctx, "_dup_named", None)
-    if cache is not None:
-        return cache
-    named: dict[tuple[str, int, str], set[int]] = {}
-    for added in ctx.added:
-        if added.predicted:
-            continue
-        ident = {r.identity.key for r in added.rivals}
-        named[(added.change.plan, added.change.index, added.claim.key)] = ident
-    ctx._dup_named = named  # type: ignore[attr-defined]
-    return named
-
-
-def _named_elsewhere(ctx: CheckContext, change, key: str | None) -> set[int]:
-    out: set[int] = set()
-    for (plan, index, k), idents in _named(ctx).items():
-        if plan == change.plan and index == change.index and k != key:
-            out |= idents
-    return out
+    return {
+        r.identity.key
+        for other in _siblings(ctx, change)
+        if other.claim.key != key and not (written_only and other.predicted)
+        for r in other.rivals
+    }
 
 
 def _unrepeated(ctx: CheckContext, added: AddedClaim, rivals: list[Rival]) -> list[Rival]:
@@ -336,12 +334,7 @@ def dup004(ctx: CheckContext) -> Iterator[Finding]:
         direct = [r for r in added.rivals if r.state == "soft-deleted"]
         # A holder found only across UPN/smtp: that another value of this change holds directly is
         # reported on that value instead.
-        direct_elsewhere = {
-            r.identity.key
-            for other in ctx.added
-            if other.change is added.change and other.claim.key != added.claim.key
-            for r in other.rivals
-        }
+        direct_elsewhere = _named_elsewhere(ctx, added.change, added.claim.key, written_only=False)
         cross = [
             r
             for r in added.cross_rivals
@@ -385,9 +378,7 @@ def dup007(ctx: CheckContext) -> Iterator[Finding]:
         # Whoever already collides with this change's UPN is reported there (DUP001/DUP005); the
         # MOERA they share follows from it and would only repeat the same finding.
         upn = _upn_key_of(d.identity)
-        already = _named_elsewhere(ctx, d.change, None) | {
-            r.identity.key for a in ctx.added if a.change is d.change for r in (*a.rivals, *a.cross_rivals)
-        }
+        already = {r.identity.key for a in _siblings(ctx, d.change) for r in (*a.rivals, *a.cross_rivals)}
         holders = [
             r
             for r in d.rivals
