@@ -395,18 +395,20 @@ def cmd_snapshot(args: argparse.Namespace, registry: Registry) -> int:
 
 
 def whois_keys(value: str) -> list[str]:
-    """Every key a bare value could be held under: as a UPN, an address of any kind, or an alias."""
-    from .addresses import alias_key, proxy_key, smtp_key, split_proxy, target_address_key, upn_key
+    """Every key a bare value could be held under, in each directory's own comparison
+    (docs/semantics.md "How values compare"): as an Entra UPN, an address of any kind, an alias,
+    and on-prem as a UPN or sAMAccountName compared the way AD compares them."""
+    from .addresses import ad_upn_key, alias_key, proxy_key, smtp_key, split_proxy, upn_key
 
     text = value.strip()
     if split_proxy(text) is not None and "@" not in text.partition(":")[0]:
-        keys = [proxy_key(text) or "", target_address_key(text)]
+        keys = [proxy_key(text) or ""]
         kind, address = split_proxy(text) or ("", "")
         if kind == "smtp":
-            keys.append(upn_key(address))
-        return [k for k in keys if k]
+            keys += [upn_key(address), ad_upn_key(address)]
+        return [k for k in dict.fromkeys(keys) if k]
     if "@" in text:
-        return [upn_key(text), smtp_key(text), target_address_key(text)]
+        return list(dict.fromkeys([upn_key(text), smtp_key(text), ad_upn_key(text)]))
     return [alias_key(text)]
 
 

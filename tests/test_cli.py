@@ -276,6 +276,17 @@ def test_whois_shows_a_synced_user_as_one_identity_in_both_directories(capsys):
     assert {o["directory"] for o in data["holders"][0]["objects"]} == {"entra", "ad"}
 
 
+def test_whois_finds_the_ad_user_a_diacritic_spelling_collides_with_in_ad(capsys):
+    # sven@contoso.com exists on-prem; AD compares UPNs without diacritics (KB 938447).
+    dupfix("whois", "svén@contoso.com", "--source", f"snapshot:{TENANT}", "--format", "json")
+    data = json.loads(capsys.readouterr().out)
+    assert "adupn:sven@contoso.com" in data["keys"]
+    holds = [h for row in data["holders"] for h in row["holds"]]
+    assert {(h["directory"], h["value"], h["key"]) for h in holds} == {
+        ("ad", "sven@contoso.com", "adupn:sven@contoso.com")
+    }
+
+
 def test_snapshot_command_round_trips_the_demo_tenant(workdir, capsys):
     assert dupfix("snapshot", "--source", f"snapshot:{TENANT}", "--output", "copy.jsonl") == 0
     assert dupfix("snapshot", "--source", "snapshot:copy.jsonl", "--output", "copy2.jsonl") == 0

@@ -255,3 +255,52 @@ def test_doctor_with_a_wrong_password_fails_without_printing_it(samba: Samba, ld
     captured = capsys.readouterr()
     assert "invalid credentials" in captured.out
     assert "Wr0ng-Secret-77" not in captured.out + captured.err
+
+
+# --- issue 11: AD's comparison, scope, mail-enabled groups (real Samba) -------------------------------------
+
+
+def ad_create(tmp_path: Path, kind: str, **attrs: str) -> str:
+    body = "".join(f"      {k}: '{v}'\n" for k, v in attrs.items())
+    return write_plan(tmp_path, f"  - op: create\n    kind: {kind}\n    directory: ad\n    set:\n{body}")
+
+
+def test_a_upn_with_diacritics_is_refused_as_the_ascii_upn_an_ad_user_holds(ad: Ou, ldap_env, tmp_path):
+    upn = f"jorg.{ad.tag}@example.test"
+    dn = ad.user("jorg", upn=upn)
+    plan = ad_create(tmp_path, "user", userPrincipalName=f"jörg.{ad.tag}@example.test",
+                     distinguishedName=f"CN=Jorg Two,{ad.dn}")  # fmt: skip
+    code, report = check(tmp_path, plan, ad.url)
+    (dup,) = findings(report, "DUP001")
+    assert code == 1 and dup["key"] == f"adupn:{upn}"
+    assert dup["holders"][0]["objects"] == [{"directory": "ad", "id": ad.guid(dn)}]
+
+
+def test_an_ad_create_at_a_dn_that_exists_in_another_case_is_dup015(ad: Ou, ldap_env, tmp_path):
+    dn = ad.user("Kai Lee", upn=f"kai.{ad.tag}@example.test")
+    plan = ad_create(tmp_path, "user", userPrincipalName=f"kai2.{ad.tag}@example.test", distinguishedName=dn.upper())
+    code, report = check(tmp_path, plan, ad.url)
+    (dup,) = findings(report, "DUP015")
+    assert code == 1 and dup["holders"][0]["objects"] == [{"directory": "ad", "id": ad.guid(dn)}]
+
+
+def test_an_ad_user_outside_sync_scope_holds_nothing_in_entra(ad: Ou, ldap_env, tmp_path):
+    upn = f"lena.{ad.tag}@example.test"
+    ad.user("lena", upn=upn, proxies=[f"SMTP:{upn}"])
+    plan = write_plan(tmp_path, f"  - op: create\n    kind: user\n    set: {{userPrincipalName: {upn}}}\n")
+    entra = entra_snapshot(tmp_path)
+    _, in_scope = check(tmp_path, plan, ad.url, entra)
+    assert [f["code"] for f in duplicates(in_scope)] == ["DUP011"]  # it would sync and soft-match
+    config = tmp_path / "scope.dupfix.yaml"
+    config.write_text(f"sync:\n  scope:\n    exclude:\n      - '{ad.dn}'\n", encoding="utf-8")
+    code, out_of_scope = check(tmp_path, plan, ad.url, entra, extra=("--config", str(config)))
+    assert code == 0 and duplicates(out_of_scope) == []
+
+
+def test_an_ad_group_with_mail_is_mail_enabled_and_its_alias_taken_is_dup010(ad_exchange: Ou, ldap_env, tmp_path):
+    tag = ad_exchange.tag
+    ad_exchange.group("team", mail=f"team.{tag}@example.test", mailNickname=f"team{tag}")
+    plan = ad_create(tmp_path, "group", displayName="Team 2", mail=f"team2.{tag}@example.test",
+                     mailNickname=f"TEAM{tag}", distinguishedName=f"CN=Team 2,{ad_exchange.dn}")  # fmt: skip
+    code, report = check(tmp_path, plan, ad_exchange.url)
+    assert code == 1 and [f["code"] for f in duplicates(report)] == ["DUP010"]

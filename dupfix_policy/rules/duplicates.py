@@ -19,6 +19,8 @@ from ..engine import AddedClaim, CheckContext, Rival
 from ..hookspecs import hookimpl
 from ..interfaces import Rule
 from ..model import ChangeRef, Finding, RuleInfo
+from ..projection import project
+from ..simulation import planned_object
 
 DIRECTORY_NAMES = {"entra": "Entra ID", "ad": "on-prem AD"}
 
@@ -443,16 +445,17 @@ def dup007(ctx: CheckContext) -> Iterator[Finding]:
     for d in ctx.derived:
         # Whoever already collides with this change's UPN is reported there (DUP001/DUP005); the
         # MOERA they share follows from it and would only repeat the same finding.
-        upn = _upn_key_of(d.identity)
+        sync = ctx.simulation.sync
+        upn = _upn_key_of(d.identity, sync)
         already = {r.identity.key for a in _siblings(ctx, d.change) for r in (*a.rivals, *a.cross_rivals)}
         holders = [
             r
             for r in d.rivals
             if r.identity.key != d.identity.key
-            and (upn is None or upn not in _upn_keys(r))
+            and (upn is None or upn not in _upn_keys(r, sync))
             and r.identity.key not in already
         ]
-        others = [c for c in d.other_changes if upn is None or upn != _change_upn_key(c)]
+        others = [c for c in d.other_changes if upn is None or upn != _change_upn_key(c, sync)]
         if not holders and not others:
             continue
         names = [_holder_phrase(r) for r in holders]
@@ -477,22 +480,31 @@ def dup007(ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
-def _upn_key_of(identity) -> str | None:
+def _entra_upn(o, sync) -> str | None:
+    """The UPN an object has in Entra ID: an AD object's as sync projects it."""
+    if o.kind != "user":
+        return None
+    if o.directory == "ad":
+        return project(o, sync).upn
+    upn = o.get("userPrincipalName")
+    return str(upn) if upn else None
+
+
+def _upn_key_of(identity, sync) -> str | None:
     for o in identity.objects:
-        if o.kind == "user" and o.get("userPrincipalName"):
-            return upn_key(str(o.get("userPrincipalName")))
+        upn = _entra_upn(o, sync)
+        if upn:
+            return upn_key(upn)
     return None
 
 
-def _upn_keys(r: Rival) -> set[str]:
-    return {
-        upn_key(str(o.get("userPrincipalName"))) for o in r.identity.objects if o.get("userPrincipalName")
-    }
+def _upn_keys(r: Rival, sync) -> set[str]:
+    return {upn_key(u) for o in r.identity.objects if (u := _entra_upn(o, sync))}
 
 
-def _change_upn_key(c) -> str | None:
-    upn = c.set.get("userPrincipalName")
-    return upn_key(str(upn)) if upn else None
+def _change_upn_key(c, sync) -> str | None:
+    upn = _entra_upn(planned_object(c, "probe"), sync)
+    return upn_key(upn) if upn else None
 
 
 def _distinct_labels(rivals: Iterable[Rival]) -> list[str]:

@@ -40,7 +40,9 @@ from ..interfaces import SourceFactory
 from ..model import DIRECTORIES, DirectoryObject, Location, SourceInfo, Target, Tenant
 
 SCHEME = "cache"
-SCHEMA_VERSION = 1
+# 2: the keys of issue 11 (AD-side adupn:/addn:, targetAddress as proxy:, AD anchors, projected
+# aliases). A cache of another version holds other keys: it is refused with "rebuild it", never read.
+SCHEMA_VERSION = 2
 DEFAULT_MAX_AGE_S = 24 * 3600.0
 BUSY_TIMEOUT_MS = 60_000  # a reader waits this long for a sync's commit, a sync for readers to finish
 LOOKUP_CHUNK = 500  # keys per query: well under SQLite's bound-parameter limit
