@@ -71,6 +71,8 @@ class Policy:
     soft_match: bool = True
     exemptions: tuple[Exemption, ...] = ()
     rule_refs: tuple[tuple[str, Location], ...] = ()
+    # `inputs: {strict: true}`: a value a plan loader could not judge fails the check (exit 2).
+    strict_inputs: bool = False
 
     def severity(self, info: RuleInfo, demoted: bool | int = False) -> str:
         """The configured severity of a rule, else its default; `demoted` lowers it that many steps."""
@@ -229,6 +231,7 @@ def _load_file(path: str, chain: tuple[str, ...], label: str | None = None) -> P
         source=label or path,
         severities=severities,
         soft_match=sync.get("softMatch", parent.soft_match if parent else True),
+        strict_inputs=(data.get("inputs") or {}).get("strict", parent.strict_inputs if parent else False),
         exemptions=(*(parent.exemptions if parent else ()), *_exemptions(doc)),
         rule_refs=(*(parent.rule_refs if parent else ()), *_rule_refs(doc)),
     )
