@@ -5,8 +5,10 @@ limits ("Prepare for directory synchronization to Microsoft 365", the Graph user
 rather than IdFix's off-by-one ones (IdFix: displayName 255, givenName 63, targetAddress 255), and
 without IdFix's known false positives:
 
-- no fixed top-level-domain list (IdFix's takes only the last label, so `.edu.au` never matches,
-  and its list lags new TLDs such as `.swiss`, `.africa`): a domain is judged by its shape, and a
+- no fixed top-level-domain list (IdFix's `domains.txt`, 920 entries, lags new TLDs: `.app` is
+  missing, so every `@contoso.app` address is an IdFix error; `.swiss`, `.africa` and `.cloud` were
+  added after complaints; only the last label is looked up, so `.edu.au` passes through `.au`, and
+  its DomainPartRegex refuses TLDs over 17 letters): a domain is judged by its shape, and a
   UPN's domain against the tenant's verified domains when the source knows them (FMT008);
 - apostrophes are valid in addresses (`o'brien@contoso.com`), UPNs, aliases and X.500/X.400
   addresses (`X500:/o=Contoso/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=o'brien`);
@@ -139,7 +141,7 @@ INFO = {
         "Write exactly one @ with a non-empty local part (no leading, trailing or double dot) "
         "and a domain of dot-separated labels.",
         "Checked by shape, with no list of top-level domains, so new and multi-label suffixes "
-        "(.swiss, .africa, .edu.au) are valid. A UPN's domain is checked against the tenant by FMT008.",
+        "(.app, .swiss, .edu.au) are valid. A UPN's domain is checked against the tenant by FMT008.",
     ),
     "FMT006": _info(
         "FMT006",
