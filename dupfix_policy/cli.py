@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--hook", action="store_true", help="pre-commit mode: skip files no loader recognises")
     check.add_argument(
+        "--strict-inputs", action="store_true",
+        help="exit 2 when a plan holds something dupfix could not judge (the report's notes say what)",
+    )  # fmt: skip
+    check.add_argument(
         "--baseline", metavar="FILE", help="report only findings not in this baseline (the rest: suppressed)"
     )
     check.add_argument(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from .errors import EXIT_OK, EXIT_VIOLATIONS, UserInputError
+from .errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATIONS, UserInputError
 from .interfaces import PlanFormat, StateSource
 from .model import Location, Plan, Report
 from .plugins import Registry, load_registry
@@ -337,7 +337,27 @@ def cmd_check(args: argparse.Namespace, registry: Registry) -> int:
         report = dataclasses.replace(report, notes=tuple(notes) + report.notes)
     report = _apply_baselines(report, baseline, getattr(args, "create_baseline", None))
     write_reports(report, outputs, registry)
+    unjudged = strict_inputs_failure(plans, bool(getattr(args, "strict_inputs", False)), policy)
+    if unjudged:
+        print(f"dupfix: error: {unjudged}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return exit_code(report, settings.fail_on)
+
+
+def strict_inputs_failure(plans: Sequence[Plan], flag: bool, policy: object) -> str | None:
+    """With `--strict-inputs` or a policy's `inputs: {strict: true}`, what the plans left unjudged
+    fails the run (exit 2): a CI gate that must not pass a change it never looked at."""
+    if not (flag or getattr(policy, "strict_inputs", False)):
+        return None
+    unjudged = [item for plan in plans for item in plan.unchecked]
+    if not unjudged:
+        return None
+    why = "--strict-inputs" if flag else f"policy {getattr(policy, 'name', '')} sets inputs.strict"
+    more = f" (and {len(unjudged) - 1} more; see the report's notes)" if len(unjudged) > 1 else ""
+    return (
+        f"{len(unjudged)} value(s) in the plans could not be judged, and {why}: {unjudged[0]}{more}. "
+        "Make the values known at plan time, or drop --strict-inputs to accept the notes"
+    )
 
 
 def _load_baseline(args: argparse.Namespace) -> object | None:

@@ -207,12 +207,19 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The changes of one input file, in file order."""
+    """The changes of one input file, in file order.
+
+    `unchecked` lists what the loader met but could not judge (a value known only after apply, an
+    action or resource it does not know): each is in `notes` too, so every report says it, and
+    `--strict-inputs` (or a policy with `inputs: {strict: true}`) fails the run on them, exit 2.
+    Unknown is never clean: a loader that skips something it cannot read says so here.
+    """
 
     path: str
     format: str
     changes: tuple[Change, ...]
     notes: tuple[str, ...] = ()
+    unchecked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

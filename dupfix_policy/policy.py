@@ -73,6 +73,8 @@ class Policy:
     sync: Mapping[str, Any] = field(default_factory=dict)
     exemptions: tuple[Exemption, ...] = ()
     rule_refs: tuple[tuple[str, Location], ...] = ()
+    # `inputs: {strict: true}`: a value a plan loader could not judge fails the check (exit 2).
+    strict_inputs: bool = False
 
     def with_sync(self, settings: Mapping[str, Any] | None) -> Policy:
         """This policy with `.dupfix.yaml`'s `sync:` keys over its own (the repository knows its
@@ -240,6 +242,7 @@ def _load_file(path: str, chain: tuple[str, ...], label: str | None = None) -> P
         severities=severities,
         soft_match=sync.get("softMatch", parent.soft_match if parent else True),
         sync={**(parent.sync if parent else {}), **{k: v for k, v in sync.items() if k != "softMatch"}},
+        strict_inputs=(data.get("inputs") or {}).get("strict", parent.strict_inputs if parent else False),
         exemptions=(*(parent.exemptions if parent else ()), *_exemptions(doc)),
         rule_refs=(*(parent.rule_refs if parent else ()), *_rule_refs(doc)),
     )

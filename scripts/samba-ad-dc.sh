@@ -6,7 +6,7 @@
 #
 # Two servers come up from one provision (the schema is what differs):
 #   plain     a fresh AD schema: no Exchange attributes (no mailNickname, no targetAddress)
-#   exchange  the same domain with mailNickname and targetAddress added to the schema, as the
+#   exchange  the same domain with mailNickname, targetAddress and msExchRecipientTypeDetails added, as the
 #             Exchange schema extension adds them (same attribute OIDs, on the mailRecipient class)
 # Each listens on its own loopback address (Samba's ports are fixed: 389, 636, 3268, 3269), chosen
 # free under a lock, so several test runs on one machine don't collide.
@@ -120,7 +120,8 @@ start_server() {
   die "samba ($name) did not open $addr:389/636/3268 within 40 s"
 }
 
-# mailNickname and targetAddress as the Exchange schema extension defines them (same OIDs), on
+# mailNickname, targetAddress and msExchRecipientTypeDetails as the Exchange schema extension
+# defines them (same OIDs), on
 # mailRecipient (the auxiliary class of user, contact and group), and proxyAddresses in the Global
 # Catalog as Exchange puts it there. Written offline, through Samba's own module stack (Debian's
 # python3-samba), before the server starts.
@@ -149,11 +150,20 @@ for cn, name, oid, upper in (
         "attributeID": oid, "attributeSyntax": "2.5.5.12", "oMSyntax": "64", "isSingleValued": "TRUE",
         "rangeLower": "1", "rangeUpper": upper, "searchFlags": "1", "isMemberOfPartialAttributeSet": "TRUE",
     })
+# msExchRecipientTypeDetails (a LargeInteger), for IdFix's skips of Exchange system recipients.
+db.add({
+    "dn": f"CN=ms-Exch-Recipient-Type-Details,{schema}", "objectClass": "attributeSchema",
+    "lDAPDisplayName": "msExchRecipientTypeDetails", "attributeID": "1.2.840.113556.1.4.7000.102.50855",
+    "attributeSyntax": "2.5.5.16", "oMSyntax": "65", "isSingleValued": "TRUE", "searchFlags": "1",
+    "isMemberOfPartialAttributeSet": "TRUE",
+})
 m = ldb.Message(ldb.Dn(db, ""))
 m["schemaUpdateNow"] = ldb.MessageElement("1", ldb.FLAG_MOD_REPLACE, "schemaUpdateNow")
 db.modify(m)
 m = ldb.Message(ldb.Dn(db, f"CN=Mail-Recipient,{schema}"))
-m["mayContain"] = ldb.MessageElement(["mailNickname", "targetAddress"], ldb.FLAG_MOD_ADD, "mayContain")
+m["mayContain"] = ldb.MessageElement(
+    ["mailNickname", "targetAddress", "msExchRecipientTypeDetails"], ldb.FLAG_MOD_ADD, "mayContain"
+)
 db.modify(m)
 # Exchange also puts proxyAddresses into the Global Catalog's partial attribute set.
 m = ldb.Message(ldb.Dn(db, f"CN=Proxy-Addresses,{schema}"))

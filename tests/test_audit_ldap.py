@@ -70,3 +70,35 @@ def test_a_proxy_address_two_ad_accounts_hold_is_found_and_fixed_on_the_one_not_
         code, checked = run_json(tmp_path, "check", str(fix), *sources)
         assert code == 0 and checked["summary"]["error"] == 0
         assert not [f for f in checked["findings"] if f["code"] == "DUP009" and f["key"] == dup["key"]]
+
+
+def test_the_audit_leaves_out_what_idfix_leaves_out_and_says_which(ad: Ou, ldap_env, tmp_path):
+    # An Exchange health mailbox shares an address with a real mailbox: it never syncs, so IdFix
+    # does not report it and neither does the audit; the notes name it.
+    shared = f"smtp:ops.{ad.tag}@example.test"
+    ad.user(f"HealthMailbox{ad.tag[:7]}", proxies=[shared])
+    ad.user("ops", upn=f"ops.{ad.tag}@example.test", proxies=[f"SMTP:ops.{ad.tag}@example.test", shared])
+
+    code, report = run_json(tmp_path, "audit", "--source", ad.url, "--source", entra_snapshot(tmp_path))
+
+    assert code == 0 and [f for f in report["findings"] if f["code"] == "DUP002"] == []
+    assert any("CN starts with HealthMailbox" in n and f"HealthMailbox{ad.tag[:7]}" in n for n in report["notes"])
+
+
+def test_the_audit_leaves_out_idfix_exclusions_from_a_snapshot_too(tmp_path):
+    # A snapshot (or the cache) of AD written before dupfix skipped these still holds them.
+    path = tmp_path / "ad.json"
+    objects = [
+        {"id": "0c1e0000-0000-4000-8000-0000000000a1", "kind": "user", "directory": "ad",
+         "distinguishedName": "CN=SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c},CN=Users,DC=contoso,DC=com",
+         "proxyAddresses": ["SMTP:desk@contoso.com"]},
+        {"id": "0c1e0000-0000-4000-8000-0000000000a2", "kind": "user", "directory": "ad",
+         "distinguishedName": "CN=Service Desk,OU=Staff,DC=contoso,DC=com", "userPrincipalName": "desk@contoso.com",
+         "proxyAddresses": ["SMTP:desk@contoso.com"]},
+    ]  # fmt: skip
+    path.write_text(json.dumps({"version": 1, "asOf": "2026-11-20T08:00:00Z", "directories": ["ad"],
+                                "objects": objects}), encoding="utf-8")  # fmt: skip
+    code, report = run_json(tmp_path, "audit", "--source", f"snapshot:{path}")
+    assert code == 0 and report["findings"] == []
+    (note,) = [n for n in report["notes"] if "left out" in n]
+    assert "1 CN starts with SystemMailbox" in note

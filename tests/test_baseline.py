@@ -19,20 +19,21 @@ changes:
   - op: create
     kind: user
     ref: alice-contractor
-    set: {userPrincipalName: alice@contoso.com, mailNickname: alice.contractor}
+    set: {userPrincipalName: alice@contoso.com, displayName: Alice (contractor), mailNickname: alice.contractor}
   - op: create
     kind: user
     ref: sales-bot
     set:
       userPrincipalName: sales.bot@contoso.com
       proxyAddresses: [SMTP:sales.bot@contoso.com, smtp:sales@contoso.com]
+      displayName: Sales bot
 """
 
 NEW_CONFLICT = """\
   - op: create
     kind: user
     ref: bob-two
-    set: {userPrincipalName: bob@contoso.com, mailNickname: bob.two}
+    set: {userPrincipalName: bob@contoso.com, displayName: Bob Two, mailNickname: bob.two}
 """
 
 

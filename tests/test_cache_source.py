@@ -150,7 +150,7 @@ def test_max_age_option_narrows_what_is_fresh(cache_file, monkeypatch):
 
 def _plan(tmp_path: Path, upn: str) -> Path:
     plan = tmp_path / "plan.yaml"
-    plan.write_text(f"version: 1\nchanges:\n  - op: create\n    kind: user\n    set: {{userPrincipalName: {upn}}}\n")
+    plan.write_text(f"version: 1\nchanges:\n  - op: create\n    kind: user\n    set: {{userPrincipalName: {upn}, displayName: New hire}}\n")
     return plan
 
 

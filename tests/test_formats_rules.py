@@ -1,5 +1,5 @@
-"""Format rules FMT001-FMT009: each with a value that passes and one that fails, and IdFix's known
-false positives (`.edu.au`, `.swiss`, `.africa`, apostrophes) not flagged."""
+"""Format rules FMT001-FMT010: each with a value that passes and one that fails, and IdFix's known
+false positives (a TLD list without `.app`, apostrophes) not flagged."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def found(*changes, tenant: Tenant | None = CONTOSO) -> list[tuple[str, str | No
 
 def user(**attrs):
     attrs.setdefault("userPrincipalName", "quinn@contoso.com")
+    attrs.setdefault("displayName", "Quinn")
     return change("create", "user", set=attrs)
 
 
@@ -179,7 +180,7 @@ def test_display_name_may_hold_any_script():
 
 
 def test_internationalised_domain_is_non_ascii_but_not_malformed():
-    assert codes(user(mail="anna@bücher.de")) == {"FMT004"}
+    assert codes(user(mail="anna@bücher.de"), tenant=None) == {"FMT004"}  # FMT010 needs the tenant's domains
 
 
 # --- FMT005 malformed-address: by shape, no top-level-domain list --------------------------------------
@@ -187,10 +188,12 @@ def test_internationalised_domain_is_non_ascii_but_not_malformed():
 
 @pytest.mark.parametrize(
     "address",
-    ["alice@uni.edu.au", "bob@zurich.swiss", "carol@lagos.africa", "dave@example.co.uk", "eve@x.cloud"],
+    ["alice@uni.edu.au", "bob@zurich.swiss", "carol@lagos.africa", "dave@example.co.uk", "eve@x.cloud",
+     "fay@contoso.app", "gus@x.northwesternmutual"],
 )
-def test_valid_domains_that_idfix_rejects_pass(address):
-    assert codes(user(mail=address, proxyAddresses=[f"smtp:{address}"])) == set()
+def test_valid_domains_pass_by_shape_where_a_tld_list_would_not(address):
+    # judged by shape: with the tenant's domains unknown, nothing here says they are not its own
+    assert codes(user(mail=address, proxyAddresses=[f"smtp:{address}"]), tenant=None) == set()
 
 
 @pytest.mark.parametrize(
@@ -293,7 +296,7 @@ def test_two_bad_values_on_one_change_get_distinct_fingerprints():
 
 def test_every_format_rule_is_registered_and_documented(registry):
     infos = [r.info for code, r in registry.rules.items() if code.startswith("FMT")]
-    assert [i.code for i in infos] == [f"FMT{n:03d}" for n in range(1, 10)]
+    assert [i.code for i in infos] == [f"FMT{n:03d}" for n in range(1, 11)]
     assert all(i.summary and i.fix and i.description for i in infos)
 
 
@@ -301,13 +304,13 @@ def test_cli_points_at_the_line_of_the_bad_value(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "plan.yaml").write_text(
         "version: 1\nchanges:\n  - op: create\n    kind: user\n    set:\n"
-        "      userPrincipalName: quinn@contoso.com\n"
+        "      userPrincipalName: quinn@contoso.com\n      displayName: Quinn\n"
         "      proxyAddresses:\n        - SMTP:quinn@contoso.com\n        - quinn.north@contoso.com\n",
         encoding="utf-8",
     )
     assert cli.main(["check", "plan.yaml", "--source", "none", "--format", "json"]) == 0  # a warning
     (finding,) = json.loads(capsys.readouterr().out)["findings"]
-    assert (finding["code"], finding["severity"], finding["location"]["line"]) == ("FMT006", "warning", 9)
+    assert (finding["code"], finding["severity"], finding["location"]["line"]) == ("FMT006", "warning", 10)
 
 
 def test_strict_pack_makes_format_findings_fail(tmp_path, monkeypatch):
@@ -337,4 +340,75 @@ def test_packs_set_format_rules_default_warning_strict_error_idfix_for_its_own_c
         assert severities["default"].severity(rule.info) == "warning"
         assert severities["strict"].severity(rule.info) == "error"
     idfix = {code: severities["idfix"].severity(rule.info) for code, rule in FORMAT_RULES.items()}
-    assert {code for code, level in idfix.items() if level == "warning"} == {"FMT006", "FMT007", "FMT008"}
+    assert {code for code, level in idfix.items() if level == "warning"} == {"FMT006", "FMT007", "FMT008", "FMT010"}
+
+
+# --- IdFix parity: where Microsoft really refuses or drops the value (docs/idfix.md) ------------------
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value"),
+    [
+        ("proxyAddresses", ["smtp:quinn:north@contoso.com"]),
+        ("proxyAddresses", ["X500:/o=Contoso/ou=Exchange Administrative Group/cn=Recipients/cn=quinn:north"]),
+        ("targetAddress", "SMTP:quinn:north@contoso.mail.onmicrosoft.com"),
+    ],
+)
+def test_a_colon_after_the_type_prefix_fails_as_idfix_fix_proxy_target_address_rule_says(attribute, value):
+    (r,) = judge(user(**{attribute: value}))
+    assert r.finding.code == "FMT002" and "colon after its type prefix" in r.finding.message
+
+
+def test_one_colon_separating_the_type_passes_for_smtp_sip_and_x500():
+    assert codes(user(proxyAddresses=["SMTP:quinn@contoso.com", "SIP:quinn@contoso.com",
+                                      "X500:/o=Contoso/ou=First Organization/cn=Recipients/cn=quinn"])) == set()
+
+
+def test_a_backslash_in_an_smtp_local_part_fails_in_mail_and_proxy_addresses():
+    (r,) = judge(user(mail="corp\\quinn@contoso.com", proxyAddresses=["smtp:corp\\quinn@contoso.com"]))
+    assert r.finding.code == "FMT002" and "backslash before the @" in r.finding.message
+
+
+@pytest.mark.parametrize("domain", ["contoso.local", "corp.internal", "hq.lan", "nas.home.arpa", "contoso.corp"])
+def test_an_address_on_a_non_routable_domain_warns_that_sync_drops_it(domain):
+    (r,) = judge(user(proxyAddresses=["SMTP:quinn@contoso.com", f"smtp:quinn@{domain}"]), tenant=None)
+    assert (r.finding.code, r.severity) == ("FMT010", "warning")
+    assert "not a routable domain" in r.finding.message and "drop this proxy address" in r.finding.message
+
+
+def test_an_address_on_a_domain_the_tenant_has_not_verified_warns_naming_the_removal():
+    (r,) = judge(user(proxyAddresses=["SMTP:quinn@contoso.com", "smtp:quinn@tailspin.com"]))
+    assert r.finding.code == "FMT010" and "tailspin.com is not a verified domain" in r.finding.message
+
+
+def test_app_and_other_new_tlds_are_routable_although_idfix_list_lacks_them():
+    assert codes(user(proxyAddresses=["SMTP:quinn@contoso.com", "smtp:quinn@contoso.app"]), tenant=None) == set()
+
+
+def test_a_upn_on_a_non_routable_domain_warns_when_the_tenants_domains_are_unknown():
+    (r,) = judge(user(userPrincipalName="quinn@contoso.local"), tenant=None)
+    assert r.finding.code == "FMT010" and "onmicrosoft.com" in r.finding.message
+    # with the tenant's domains known, FMT008 says it (once)
+    assert codes(user(userPrincipalName="quinn@contoso.local")) == {"FMT008"}
+
+
+def test_contacts_and_guests_keep_their_outside_addresses():
+    contact = change("create", "contact", directory="ad",
+                     set={"displayName": "Ext", "mail": "ext@fabrikam.local", "targetAddress": "SMTP:ext@x.local"})
+    guest = user(userType="Guest", mail="gwen@tailspin.com")
+    assert "FMT010" not in codes(contact, guest)
+
+
+def test_an_entra_user_or_group_created_without_display_name_fails_as_graph_requires_one():
+    nameless = change("create", "user", set={"userPrincipalName": "quinn@contoso.com"})
+    (r,) = judge(nameless)
+    assert r.finding.code == "FMT009" and "without a displayName" in r.finding.message
+    assert "FMT009" in codes(change("create", "group", set={"mailNickname": "team", "mailEnabled": True}))
+
+
+def test_an_ad_object_without_display_name_falls_back_to_cn_so_no_finding():
+    assert "FMT009" not in codes(change("create", "user", directory="ad", set={"userPrincipalName": "quinn@contoso.com"}))
+
+
+def test_an_invited_guest_without_display_name_passes():
+    assert "FMT009" not in codes(change("create", "user", set={"userType": "Guest", "mail": "gwen@fabrikam.com"}))

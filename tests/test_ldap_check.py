@@ -245,7 +245,7 @@ def test_doctor_reports_bind_schema_and_global_catalog(samba: Samba, ldap_env, c
 def test_doctor_on_the_global_catalog_names_its_dc_port(samba: Samba, ldap_env, capsys):
     assert dupfix("doctor", "--source", f"ldap://{samba.exchange.host}:3268/") == 0
     out = capsys.readouterr().out
-    assert "exchange schema: present (mailNickname, targetAddress)" in out
+    assert "exchange schema: present (mailNickname, targetAddress, msExchRecipientTypeDetails)" in out
     assert f"domain controller: ldap://{samba.exchange.host}:389" in out
 
 

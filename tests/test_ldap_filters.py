@@ -194,6 +194,30 @@ def test_idfix_system_object_skips(dn, raw, reason):
     assert skip_reason(dn, raw) == reason
 
 
+@pytest.mark.parametrize(
+    ("dn", "raw", "reason"),
+    [
+        ("CN=krbtgt_AzureAD,CN=Users,DC=contoso,DC=com", {}, "CN starts with krbtgt"),
+        ("CN=MSOL_0a1b2c3d4e5f,CN=Users,DC=contoso,DC=com", {}, "CN starts with msol"),
+        ("CN=DiscoverySearchMailbox {D919BA05-46A6-415f-80AD-7E09334BB852},CN=Users,DC=contoso,DC=com", {},
+         "CN starts with DiscoverySearchMailbox"),
+        ("CN=Exchange Online-ApplicationAccount,CN=Users,DC=contoso,DC=com", {},
+         "CN starts with Exchange Online-ApplicationAccount"),
+        ("CN=Arb,CN=Users,DC=contoso,DC=com", {"msexchrecipienttypedetails": [b"8388608"]},
+         "msExchRecipientTypeDetails ArbitrationMailbox"),
+        ("CN=Svc,CN=Users,DC=contoso,DC=com", {"objectclass": [b"top", b"user"], "mailnickname": [b"SystemMailbox1"]},
+         "mailNickname starts with SYSTEMMAILBOX"),
+    ],
+)  # fmt: skip
+def test_idfix_exclusions_by_cn_prefix_recipient_type_and_account_prefix(dn, raw, reason):
+    assert skip_reason(dn, raw) == reason
+
+
+@pytest.mark.parametrize("raw", [{"msexchrecipienttypedetails": [b"1"]}, {"msexchrecipienttypedetails": [b"0x1000x"]}])
+def test_ordinary_mailboxes_and_unreadable_recipient_types_are_kept(raw):
+    assert skip_reason("CN=Megan Bowen,OU=Staff,DC=contoso,DC=com", raw) is None
+
+
 def test_an_escaped_comma_does_not_end_the_first_rdn():
     assert first_rdn_value("CN=Smith\\, John$,OU=Staff,DC=contoso,DC=com") == "Smith\\, John$"
     assert skip_reason("CN=Cost\\, Inc,OU=X$,DC=contoso,DC=com", {}) is None

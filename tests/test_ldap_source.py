@@ -135,6 +135,33 @@ def test_system_objects_are_left_out_as_idfix_does(ad: Ou, ldap_env):
     assert src.skipped == {"CN ends with $": 1, "replication conflict (CNF:)": 1}
 
 
+def test_idfix_well_known_exclusions_are_left_out_and_named_in_the_note(ad: Ou, ldap_env):
+    # IdFix's Constants.WellKnownExclusions: Exchange's health and system mailboxes never sync.
+    address = f"monitoring.{ad.tag}@example.test"
+    ad.user(f"HealthMailbox{ad.tag[:7]}", proxies=[f"smtp:{address}"])
+    ad.user("SystemMailbox{1f05a927-3be2-4fb9-aa03-b59fe3b56f4c}", proxies=[f"smtp:{address}"],
+            sam=f"SM_{ad.tag[:8]}")
+    ad.user("helpdesk", proxies=[f"smtp:{address}"], sam=f"SUPPORT_{ad.tag[:8]}")
+    kept = ad.user("monitoring", proxies=[f"SMTP:{address}"])
+    src = source(ad.url)
+    assert list(by_dn(src.lookup([smtp_key(address)], []))) == [kept]
+    assert src.skipped == {"CN starts with HealthMailbox": 1, "CN starts with SystemMailbox": 1,
+                           "sAMAccountName starts with SUPPORT_": 1}
+    (note,) = [n for n in src.notes if "left out" in n]
+    assert f"HealthMailbox{ad.tag[:7]}" in note and "that hold values the plan claims" in note
+
+
+def test_exchange_system_recipient_types_are_left_out(ad_exchange: Ou, ldap_env):
+    # msExchRecipientTypeDetails 0x20000000 = DiscoveryMailbox, one of IdFix's MultiTenant skips;
+    # 1 = UserMailbox is an ordinary mailbox and stays.
+    address = f"discovery.{ad_exchange.tag}@example.test"
+    ad_exchange.user("Discovery Search", proxies=[f"smtp:{address}"], msExchRecipientTypeDetails="536870912")
+    kept = ad_exchange.user("mailbox", proxies=[f"SMTP:{address}"], msExchRecipientTypeDetails="1")
+    src = source(ad_exchange.url)
+    assert list(by_dn(src.lookup([smtp_key(address)], []))) == [kept]
+    assert src.skipped == {"msExchRecipientTypeDetails DiscoveryMailbox": 1}
+
+
 def test_critical_system_objects_are_left_out(samba: Samba, ldap_env):
     src = source(samba.plain.url)
     assert src.lookup(["sam:example.test\\administrator", "sam:example.test\\krbtgt"], []) == []

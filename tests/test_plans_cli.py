@@ -169,8 +169,8 @@ BAD_FILES = {
     "no-changes.json": ('{"format_version": "1.2", "terraform_version": "1.9.8", "values": {}}', 1, "resource_changes"),
     "major.json": ('{"format_version": "2.0", "terraform_version": "2.0.0", "resource_changes": []}', 1, "not supported"),
     "actions.json": ('{"format_version": "1.2", "terraform_version": "1.9.8",\n"resource_changes": [\n'
-                     '{"address": "azuread_user.a", "type": "azuread_user", "name": "a", "change": {"actions": ["zap"]}}]}',
-                     3, "unknown actions"),
+                     '{"address": "azuread_user.a", "type": "azuread_user", "name": "a", "change": {"actions": "zap"}}]}',
+                     3, "must be a list of action names"),
 }
 FORMAT_OF = {".csv": "entra-csv", ".ldf": "ldif", ".json": "terraform"}
 

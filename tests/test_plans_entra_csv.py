@@ -52,7 +52,7 @@ def test_bulk_create_row_is_a_create_user_in_entra_keyed_on_bracketed_tokens():
 def test_template_example_row_is_skipped_with_a_note():
     plan = load(FIXTURES / "entra-bulk-create.csv")
     assert "chris@contoso.com" not in {c.set.get("userPrincipalName") for c in plan.changes}
-    assert any(":3: skipped the template's example row" in n for n in plan.notes)
+    assert any(":3: skipped the bulk create template's example row" in n for n in plan.notes)
 
 
 def test_excel_trailing_commas_on_the_version_row_and_rows_are_accepted(tmp_path):
@@ -217,3 +217,38 @@ def test_configured_encoding_reads_an_ansi_export(tmp_path):
     raw = f"version:v1.0\n{CREATE_HEADER}\n".encode() + "Jörg,joerg@contoso.com,p,No,Jörg\n".encode("cp1252")
     plan = load(write(tmp_path, raw), {"csv": {"encoding": "cp1252"}})
     assert plan.changes[0].set["givenName"] == "Jörg"
+
+
+# --- templates as people save them (fixtures/plans/entra-templates) -----------------------------------
+
+TEMPLATES = FIXTURES / "entra-templates"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "ops"),
+    [("invite-with-example.csv", "bulk invite", ["create"]), ("delete-with-example.csv", "bulk delete", ["delete"]),
+     ("restore-with-example.csv", "bulk restore", ["restore"])],
+)  # fmt: skip
+def test_the_example_row_left_in_any_template_is_a_note_not_a_change(name, kind, ops):
+    plan = load(TEMPLATES / name)
+    assert [c.op for c in plan.changes] == ops
+    assert "Example" not in repr([c.target for c in plan.changes]) + repr([c.predicted for c in plan.changes])
+    assert any(f"{name}:3: skipped the {kind} template's example row" in n for n in plan.notes)
+
+
+def test_a_template_holding_only_its_example_row_is_empty_with_a_note_not_a_broken_file():
+    plan = load(TEMPLATES / "create-example-only.csv")
+    assert plan.changes == ()
+    assert any("holds only the template's example row" in n for n in plan.notes)
+
+
+def test_spaces_around_a_bulk_create_user_name_are_an_error_at_that_cell():
+    err = error_of(str(TEMPLATES / "create-upn-with-spaces.csv"))
+    assert "'quinn.ortega@contoso.com' has spaces around it" in err.message
+    assert err.location is not None and (err.location.line, err.location.column) == (3, 14)
+    assert err.field == "userPrincipalName" and "delete the spaces" in (err.hint or "")
+
+
+def test_spaces_around_a_bulk_delete_user_name_are_trimmed_only_bulk_create_is_documented_to_refuse_them(tmp_path):
+    (gone,) = load(write(tmp_path, "version:v1.0\nUser name [userPrincipalName] Required\n sven@contoso.com \n")).changes
+    assert gone.target == Target("userPrincipalName", "sven@contoso.com")

@@ -232,3 +232,22 @@ def test_ldf_and_ldif_extensions_are_ldif():
 def test_a_txt_file_starting_with_dn_is_ldif():
     assert ldif.detect("changes.txt", b"# ldifde export\nversion: 1\n\ndn: CN=x,DC=contoso,DC=com\n")
     assert not ldif.detect("notes.txt", b"meeting notes\n")
+
+
+def test_a_record_cut_by_a_blank_line_names_the_blank_line_and_says_the_record_ended_there():
+    path = Path(__file__).parent / "fixtures" / "plans" / "ldif-cut" / "modify-cut-by-blank-line.ldf"
+    with pytest.raises(UserInputError) as exc:
+        ldif.load(str(path))
+    err = exc.value
+    assert err.location is not None and err.location.line == 6  # the blank line
+    assert "line 7 ('mail: quinn.ortega@contoso.com') continues the record that starts at line 3" in err.message
+    assert "the blank line at line 6 ended that record there" in err.message
+    assert "delete the blank line" in (err.hint or "")
+
+
+def test_a_file_that_does_not_start_with_dn_still_says_a_record_must_start_with_dn(tmp_path):
+    path = tmp_path / "x.ldf"
+    path.write_text("mail: quinn@contoso.com\n", encoding="utf-8")
+    with pytest.raises(UserInputError) as exc:
+        ldif.load(str(path))
+    assert "must start with `dn:`" in exc.value.message

@@ -7,6 +7,7 @@ azuread provider's resource docs: Terraform cannot be installed where these test
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -277,10 +278,14 @@ def test_errored_plan_is_rejected(tmp_path):
     assert "errored" in err.message
 
 
-def test_unknown_actions_are_rejected_at_their_place(tmp_path):
-    err = error_of(write(tmp_path, plan_json(resource("azuread_user.nina", ["explode"], after=NEW_USER)), one_line=False))
-    assert err.location is not None and err.location.line > 1
-    assert "unknown actions" in err.message
+def test_an_action_list_terraform_never_writes_is_a_note_naming_its_place_not_a_judged_change(tmp_path):
+    text_plan = plan_json(resource("azuread_user.nina", ["explode"], after=NEW_USER))
+    plan = load(write(tmp_path, text_plan, one_line=False))
+    assert plan.changes == ()
+    (note,) = plan.unchecked
+    assert "azuread_user.nina" in note and "['explode']" in note and "not checked" in note
+    assert re.search(r"plan\.json:\d+:\d+", note)
+    assert note in plan.notes
 
 
 def test_update_without_an_object_id_is_an_error(tmp_path):
@@ -329,3 +334,178 @@ def test_a_mail_the_plan_sets_collides_for_certain(tmp_path):
     holder = entra_user("shared.owner@contoso.com", proxyAddresses=("SMTP:shared@contoso.com",))
     finding = only(run([nina], [holder]), "DUP002")
     assert (finding.finding.attribute, finding.finding.predicted) == ("mail", False)
+
+
+# --- every plan shape Terraform writes (internal/command/jsonplan) --------------------------------------
+
+QUINN = {"object_id": BOB_ID, "user_principal_name": "quinn.ortega@contoso.com", "mail": "quinn.ortega@contoso.com"}
+
+
+def test_forget_from_a_removed_block_leaves_the_object_in_the_directory_so_it_is_no_change(tmp_path):
+    plan = load(write(tmp_path, plan_json(resource("azuread_user.quinn", ["forget"], QUINN, None))))
+    assert plan.changes == ()
+    assert any("forgotten" in n and "stays in the directory" in n for n in plan.notes)
+    assert plan.unchecked == ()
+
+
+def test_create_then_forget_is_a_create_and_the_old_object_is_not_deleted(tmp_path):
+    after = dict(NEW_USER, user_principal_name="quinn.ortega2@contoso.com")
+    (new,) = changes_of(tmp_path, resource("azuread_user.quinn", ["create", "forget"], QUINN, after))
+    assert (new.op, new.set["userPrincipalName"]) == ("create", "quinn.ortega2@contoso.com")
+
+
+@pytest.mark.parametrize("actions", [list(a) for a in terraform.KNOWN_ACTIONS])
+def test_every_action_list_jsonplan_documents_is_understood(tmp_path, actions):
+    plan = load(write(tmp_path, plan_json(resource("azuread_user.nina", actions, {"object_id": BOB_ID}, NEW_USER))))
+    assert plan.unchecked == ()
+    assert [c.op for c in plan.changes] == list(terraform.KNOWN_ACTIONS[tuple(actions)])
+
+
+def test_unknown_list_elements_are_noted_and_the_known_ones_judged(tmp_path):
+    after = dict(NEW_USER, other_mails=["nina@alumni.example.org", None, "n.park@fabrikam.com"])
+    plan = load(write(tmp_path, plan_json(resource("azuread_user.nina", ["create"], after=after,
+                                                   after_unknown=dict(UNKNOWN, other_mails=[False, True, False])))))
+    (nina,) = plan.changes
+    assert nina.set["otherMails"] == ("nina@alumni.example.org", "n.park@fabrikam.com")
+    (note,) = plan.unchecked
+    assert "other_mails[1] known only after apply" in note
+
+
+def test_an_argument_the_configuration_sets_but_only_apply_knows_is_noted(tmp_path):
+    config = {"root_module": {"resources": [{"address": "azuread_user.nina", "type": "azuread_user", "name": "nina",
+                                             "expressions": {"user_principal_name": {}, "mail": {"references": [
+                                                 "var.mail"]}}}]}}
+    rc = resource("azuread_user.nina", ["create"], after=NEW_USER, after_unknown=UNKNOWN)
+    plan = load(write(tmp_path, plan_json(rc, configuration=config)))
+    assert len(plan.changes) == 1
+    assert [n for n in plan.unchecked if "mail is known only after apply" in n]
+    assert not [n for n in plan.unchecked if "mail_nickname" in n]  # not configured: Entra derives it
+
+
+def test_computed_defaults_left_out_of_the_configuration_are_predicted_not_noted(tmp_path):
+    plan = load(write(tmp_path, plan_json(resource("azuread_user.nina", ["create"], after=NEW_USER,
+                                                   after_unknown=UNKNOWN))))
+    assert plan.unchecked == ()
+    assert plan.changes[0].predicted["proxyAddresses"] == ("SMTP:nina.park@contoso.com",)
+
+
+def test_deferred_changes_are_judged_on_their_known_values_with_a_note(tmp_path):
+    deferred = {"reason": "instance_count_unknown",
+                "resource_change": resource('azuread_user.contractor["*"]', ["create"], after=NEW_USER,
+                                            index_unknown=True)}
+    plan = load(write(tmp_path, plan_json(deferred_changes=[deferred], complete=False)))
+    (nina,) = plan.changes
+    assert nina.set["userPrincipalName"] == "nina.park@contoso.com"
+    assert any("deferred by Terraform (instance_count_unknown)" in n for n in plan.notes)
+    assert any("complete: false" in n for n in plan.notes)
+
+
+def test_a_deferred_change_without_a_known_upn_is_reported_as_not_checked(tmp_path):
+    deferred = {"reason": "resource_config_unknown",
+                "resource_change": resource("azuread_user.x", ["create"], after={"display_name": "X"},
+                                            after_unknown={"user_principal_name": True})}
+    plan = load(write(tmp_path, {"format_version": "1.2", "deferred_changes": [deferred], "complete": False}))
+    assert plan.changes == ()
+    assert any("user principal name is not known until apply" in n for n in plan.unchecked)
+
+
+def test_group_without_members_is_judged_like_a_group(tmp_path):
+    after = {"display_name": "Launch", "mail_enabled": True, "mail_nickname": "marketing", "types": ["Unified"],
+             "security_enabled": False}
+    (group,) = changes_of(tmp_path, resource("azuread_group_without_members.launch", ["create"], after=after))
+    assert (group.kind, group.set["mailNickname"], group.set["groupTypes"]) == ("group", "marketing", ("Unified",))
+    report = run(group_plan := load(write(tmp_path, plan_json(resource(
+        "azuread_group_without_members.launch", ["create"], after=after)), "g.json")),
+        [entra_obj("group", "g-marketing", displayName="Marketing", mailEnabled=True, mailNickname="marketing",
+                   groupTypes=("Unified",), proxyAddresses=("SMTP:marketing@contoso.com",))])
+    assert group_plan.format == "terraform"
+    assert only(report, "DUP010").finding.value == "marketing"
+
+
+def test_provision_on_demand_is_noted_as_not_judged(tmp_path):
+    rc = resource("azuread_synchronization_job_provision_on_demand.now", ["create"],
+                  after={"synchronization_job_id": "job", "parameter": [{"rule_id": "r"}]})
+    plan = load(write(tmp_path, plan_json(rc)))
+    assert plan.changes == () and "not in the plan" in plan.unchecked[0]
+
+
+def test_an_unknown_azuread_resource_that_sets_an_address_is_noted(tmp_path):
+    rc = resource("azuread_contact.ext", ["create"], after={"display_name": "Ext", "mail": "ext@fabrikam.com"})
+    plan = load(write(tmp_path, plan_json(rc)))
+    assert "dupfix does not read azuread_contact, and it sets mail" in plan.unchecked[0]
+
+
+def test_a_new_address_argument_of_a_known_resource_is_noted_not_ignored(tmp_path):
+    after = dict(NEW_USER, business_mail_aliases=["nina.p@contoso.com"])
+    plan = load(write(tmp_path, plan_json(resource("azuread_user.nina", ["create"], after=after))))
+    assert "business_mail_aliases looks like it carries an address" in plan.unchecked[0]
+
+
+def test_application_identifier_uris_and_notification_mail_are_not_directory_addresses(tmp_path):
+    app = resource("azuread_application.portal", ["create"], after={"identifier_uris": ["api://portal"]})
+    sp = resource("azuread_service_principal.portal", ["create"],
+                  after={"notification_email_addresses": ["it@contoso.com"]})
+    assert load(write(tmp_path, plan_json(app, sp))).unchecked == ()
+
+
+@pytest.mark.parametrize(("version", "terraform_version"), [("0.1", "0.12.31"), ("0.2", "0.15.5"), ("1.0", "1.0.11")])
+def test_older_format_versions_are_read_like_1x(tmp_path, version, terraform_version):
+    rc = resource("azuread_user.nina", ["create"], after=NEW_USER)
+    for key in ("before_sensitive", "after_sensitive"):
+        rc["change"].pop(key)
+    (nina,) = changes_of_plan(tmp_path, plan_json(rc, format_version=version, terraform_version=terraform_version))
+    assert nina.set["userPrincipalName"] == "nina.park@contoso.com"
+
+
+def test_the_error_for_an_unknown_major_version_lists_the_versions_read(tmp_path):
+    err = error_of(write(tmp_path, plan_json(format_version="2.0")))
+    assert "0.1, 0.2 and 1.x" in err.message
+
+
+def changes_of_plan(tmp_path: Path, data: dict):
+    return load(write(tmp_path, data)).changes
+
+
+# --- the corpus: every fixture plan JSON, through the CLI --------------------------------------------
+
+CORPUS = Path(__file__).parent / "fixtures" / "plans" / "terraform-corpus"
+EXAMPLE_PLAN = Path(__file__).parents[1] / "examples" / "plans" / "formats" / "clean" / "terraform" / "plan.json"
+CLEAN_PLANS = [*sorted(CORPUS.glob("*.json")), EXAMPLE_PLAN]
+INVALID_PLANS = sorted(CORPUS.glob("invalid/*.json"))
+
+
+@pytest.mark.parametrize("path", CLEAN_PLANS, ids=lambda p: p.name if p.parent.name != "terraform" else "example")
+def test_every_valid_plan_of_the_corpus_passes_clean(path, capsys, monkeypatch, tmp_path):
+    from dupfix_policy import cli
+
+    monkeypatch.chdir(tmp_path)
+    tenant = Path(__file__).parents[1] / "examples" / "tenant.json"
+    code = cli.main(["check", str(path), "--source", f"snapshot:{tenant}", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [f["code"] for f in report["findings"]] == []
+    assert terraform.detect(str(path), path.read_bytes()[:4096])
+
+
+@pytest.mark.parametrize("path", INVALID_PLANS, ids=lambda p: p.name)
+def test_deliberately_invalid_plans_of_the_corpus_exit_2(path, capsys):
+    from dupfix_policy import cli
+
+    assert cli.main(["check", str(path), "--source", "none"]) == 2
+    assert f"{path.name}:" in capsys.readouterr().err
+
+
+def test_strict_inputs_turns_what_was_not_judged_into_exit_2(capsys, monkeypatch, tmp_path):
+    from dupfix_policy import cli
+
+    monkeypatch.chdir(tmp_path)
+    path = str(CORPUS / "unknown-list-elements.json")
+    assert cli.main(["check", path, "--source", "none"]) == 0
+    capsys.readouterr()
+    assert cli.main(["check", path, "--source", "none", "--strict-inputs"]) == 2
+    err = capsys.readouterr().err
+    assert "other_mails[1]" in err and "--strict-inputs" in err
+    assert cli.main(["check", path, "--source", "none", "--policy", "strict"]) == 2
+    assert "policy strict sets inputs.strict" in capsys.readouterr().err
+    clean = str(CORPUS / "group-without-members.json")
+    assert cli.main(["check", clean, "--source", "none", "--strict-inputs"]) == 0

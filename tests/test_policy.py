@@ -31,7 +31,7 @@ DESIGN_DEFAULTS = {
     "DUP014": "error",
     "REF001": "error",
     "POL001": "note",
-    **{f"FMT{n:03d}": "warning" for n in range(1, 10)},
+    **{f"FMT{n:03d}": "warning" for n in range(1, 11)},
 }
 
 

@@ -33,12 +33,13 @@ import tempfile
 import time
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from ..addresses import ANCHOR, SID, UPN, claims_of, link_keys_of
 from ..interfaces import StateSource
 from ..model import DirectoryObject, Quarantined
+from ..sources.ldap_entries import object_skip_reason
 
 SMTP_PREFIX = "proxy:smtp:"
 _UPN_PREFIX = UPN + ":"
@@ -55,6 +56,9 @@ class Collected:
     scanned: int  # objects read, each counted once
     repeated: int  # objects a second source returned again (same directory and id)
     source_of: dict[tuple[str, str], int]  # (directory, id) of each candidate -> source index
+    # AD objects left out as IdFix leaves them out (ldap_entries.object_skip_reason):
+    # reason -> (how many, the first few names).
+    excluded: dict[str, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
 
 
 class Progress:
@@ -264,12 +268,18 @@ def collect(
         worker = _Worker.start(spool) if _use_worker(workers) else None
         counter = _KeyCount() if worker is None else None
         seen: set[str] = set()
+        excluded: dict[str, tuple[int, tuple[str, ...]]] = {}
         origin = array("b")
         repeated = count = 0
         try:
             for number, source in enumerate(sources):
                 progress.spec = source.spec
                 for obj in source.scan():
+                    reason = object_skip_reason(obj) if obj.directory == "ad" else None
+                    if reason is not None:
+                        n, names = excluded.get(reason, (0, ()))
+                        excluded[reason] = (n + 1, names if len(names) >= 3 else (*names, obj.display))
+                        continue
                     ident = f"{obj.directory}\n{obj.id}"
                     if ident in seen:
                         repeated += 1
@@ -291,7 +301,8 @@ def collect(
             raise
         del seen
         candidates, shared = counter.result() if counter is not None else worker.finish(spool)  # type: ignore[union-attr]
-        return _phase_two(spool, candidates, shared, origin, count, repeated)
+        collected = _phase_two(spool, candidates, shared, origin, count, repeated)
+        return replace(collected, excluded=excluded) if excluded else collected
     finally:
         spool.close()
 

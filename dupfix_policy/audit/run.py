@@ -192,6 +192,16 @@ def _notes(collected: Collected, sources: Sequence[StateSource], covered: frozen
         else ""
     )
     notes = [f"audited {collected.scanned} objects in {dirs}{again}"]
+    if collected.excluded:
+        total = sum(n for n, _ in collected.excluded.values())
+        reasons = "; ".join(
+            f"{n} {reason}: {', '.join(names)}{', ...' if n > len(names) else ''}"
+            for reason, (n, names) in sorted(collected.excluded.items())
+        )
+        notes.append(
+            f"left out {total} on-prem system object(s) as IdFix does, because Entra Connect does not "
+            f"sync them ({reasons})"
+        )
     if covered and not {"entra", "ad"} <= covered:
         notes.append(
             "only one directory was read: conflicts between on-prem AD and Entra ID, soft matches and the "

@@ -36,7 +36,9 @@ NAME = "entra-csv"
 EXTENSIONS = (".csv", ".txt", ".tsv")
 _TOKEN = re.compile(r"\[\s*([A-Za-z][A-Za-z0-9_]*)\s*\]")
 _VERSION = re.compile(r'^\s*"?\s*version\s*:\s*v?(\d+)((?:\.\d+)*)\s*"?\s*[,;\t|]*\s*$', re.IGNORECASE)
-_EXAMPLE = re.compile(r"^\s*example\s*:", re.IGNORECASE)
+# The examples row every downloaded template carries as its third row ("Example: Chris Green", ...):
+# marked in its first cell, or in the template's key cell when a spreadsheet moved the columns.
+_EXAMPLE = re.compile(r"^\s*\"?\s*(?:example|e\.g\.)\b\s*[:.-]?", re.IGNORECASE)
 SUPPORTED_VERSION = 1
 PASSWORD_TOKENS = frozenset({"passwordprofile", "password"})
 _YES = frozenset({"yes", "y", "true"})
@@ -122,13 +124,18 @@ def load(path: str, options: Mapping[str, Any] | None = None) -> Plan:
         )
     rows = table.records[1:]
     notes: list[str] = []
-    if rows and _EXAMPLE.match(rows[0].cells[0].text if rows[0].cells else ""):
+    first = next((r for r in rows if not r.blank), None)
+    if first is not None and _is_example(first, columns, template):
         notes.append(
-            f"{path}:{rows[0].line}: skipped the template's example row (remove it before uploading)"
+            f"{path}:{first.line}: skipped the {TEMPLATE_NAMES[template]} template's example row "
+            "(remove it before uploading)"
         )
-        rows = rows[1:]
+        rows = [r for r in rows if r is not first]
     builder = _RowBuilder(path, template, columns, header, settings.value_separator)
     changes = [c for c in (builder.change(r) for r in rows) if c is not None]
+    if not changes and notes:
+        notes.append(f"{path}: the {TEMPLATE_NAMES[template]} CSV holds only the template's example row: no changes")
+        return Plan(path=path, format=NAME, changes=(), notes=tuple(notes))
     if not changes:
         raise UserInputError(
             f"the {TEMPLATE_NAMES[template]} CSV has no rows",
@@ -136,6 +143,13 @@ def load(path: str, options: Mapping[str, Any] | None = None) -> Plan:
             hint="add one row per user under the column headings",
         )
     return Plan(path=path, format=NAME, changes=tuple(changes), notes=tuple(notes))
+
+
+def _is_example(record: Record, columns: dict[str, int], template: str) -> bool:
+    """The template's examples row: "Example:" in its first cell or in the key column's cell."""
+    key = next((i for t, i in columns.items() if t.lower() == TEMPLATES[template].lower()), 0)
+    cells = [record.cells[i].text for i in {0, key} if i < len(record.cells)]
+    return any(_EXAMPLE.match(text) for text in cells)
 
 
 def _columns(header: Record, path: str) -> dict[str, int]:
@@ -185,6 +199,16 @@ class _RowBuilder:
                 f"`{heading}` is empty: every {TEMPLATE_NAMES[self.template]} row needs one",
                 location=cell_location(self.path, where),
                 hint="fill it in, or delete the row",
+            )
+        if self.template == "create" and key.text != key.text.strip():
+            heading = self.header.cells[self.columns[self.required]].text.strip()
+            raise UserInputError(
+                f"`{heading}` {key.text.strip()!r} has spaces around it, and Entra's bulk create refuses "
+                "such a user name (the row fails the import)",
+                location=cell_location(self.path, key),
+                field=self.required,
+                hint="delete the spaces before and after the user name (Excel keeps them when a cell was "
+                "pasted with them)",
             )
         marks = suppression.collect((text, Location(self.path, line, 1)) for line, text in record.comments)
         where = Location(self.path, record.line, 1)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import re
 import uuid
 from collections.abc import Mapping
@@ -70,6 +71,7 @@ class Paragraph:
 
     lines: list[Line] = field(default_factory=list)
     comments: list[Line] = field(default_factory=list)
+    blank_before: int | None = None  # the physical line number of the blank line that started it
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ def detect(path: str, head: bytes) -> bool:
 def load(path: str, options: Mapping[str, Any] | None = None) -> Plan:
     text = decode_text(read_bytes(path, "LDIF"), path, kind="LDIF")
     paragraphs = _paragraphs(lines_of(text), path)
+    _check_cut_records(paragraphs, path)
     reader = _Reader(path)
     changes: list[Change] = []
     for paragraph in paragraphs:
@@ -113,13 +116,13 @@ def load(path: str, options: Mapping[str, Any] | None = None) -> Plan:
 
 def _paragraphs(physical: list[str], path: str) -> list[Paragraph]:
     """Unfold continuation lines, drop `version: 1`, and split into records at blank lines."""
-    logical: list[Line | None] = []  # None marks a blank line
+    logical: list[Line | int] = []  # an int marks a blank line: its number
     for n, raw in enumerate(physical, start=1):
         if raw.startswith(" "):
             previous = logical[-1] if logical else None
-            if previous is None:
+            if not isinstance(previous, Line):
                 if not raw.strip():
-                    logical.append(None)
+                    logical.append(n)
                     continue
                 raise UserInputError(
                     "a continuation line (starting with a space) follows no line",
@@ -128,15 +131,17 @@ def _paragraphs(physical: list[str], path: str) -> list[Paragraph]:
                 )
             logical[-1] = Line(previous.number, previous.text + raw[1:])
             continue
-        logical.append(Line(n, raw) if raw.strip() else None)
+        logical.append(Line(n, raw) if raw.strip() else n)
     out: list[Paragraph] = []
     current = Paragraph()
     version_seen = False
     for line in logical:
-        if line is None:
+        if isinstance(line, int):
             if current.lines or current.comments:
                 out.append(current)
-            current = Paragraph()
+                current = Paragraph(blank_before=line)
+            elif current.blank_before is None:
+                current.blank_before = line
             continue
         if line.text.startswith("#"):
             current.comments.append(line)
@@ -149,6 +154,23 @@ def _paragraphs(physical: list[str], path: str) -> list[Paragraph]:
     if current.lines or current.comments:
         out.append(current)
     return [p for p in out if p.lines]
+
+
+def _check_cut_records(paragraphs: list[Paragraph], path: str) -> None:
+    """A record a blank line cut in two: its second half starts without `dn:`. Said before any
+    record is read, so the first half (which may look complete) cannot mislead the message."""
+    for previous, paragraph in itertools.pairwise(paragraphs):
+        head = paragraph.lines[0]
+        if _DN_START.match(head.text) or not _DN_START.match(previous.lines[0].text):
+            continue
+        blank = paragraph.blank_before
+        at = f"the blank line at line {blank}" if blank else "a blank line"
+        raise UserInputError(
+            f"line {head.number} ({head.text[:40]!r}) continues the record that starts at line "
+            f"{previous.lines[0].number}, but {at} ended that record there",
+            location=Location(path, blank or head.number, 1),
+            hint="in LDIF a blank line ends a record: delete the blank line, or start a new record with dn:",
+        )
 
 
 def _check_version(line: Line, path: str) -> None:

@@ -1,17 +1,31 @@
-"""Format rules (FMT001-FMT009): values Entra ID, AD or sync would refuse, change or drop.
+"""Format rules (FMT001-FMT010): values Entra ID, AD or sync would refuse, change or drop.
 
 They take over what IdFix checked (domain.md §7, reference/idfix.md), with Microsoft's documented
 limits ("Prepare for directory synchronization to Microsoft 365", the Graph user/group pages)
 rather than IdFix's off-by-one ones (IdFix: displayName 255, givenName 63, targetAddress 255), and
 without IdFix's known false positives:
 
-- no fixed top-level-domain list (IdFix's takes only the last label, so `.edu.au` never matches,
-  and its list lags new TLDs such as `.swiss`, `.africa`): a domain is judged by its shape, and a
+- no fixed top-level-domain list (IdFix's `domains.txt`, 920 entries, lags new TLDs: `.app` is
+  missing, so every `@contoso.app` address is an IdFix error; `.swiss`, `.africa` and `.cloud` were
+  added after complaints; only the last label is looked up, so `.edu.au` passes through `.au`, and
+  its DomainPartRegex refuses TLDs over 17 letters): a domain is judged by its shape, and a
   UPN's domain against the tenant's verified domains when the source knows them (FMT008);
 - apostrophes are valid in addresses (`o'brien@contoso.com`), UPNs, aliases and X.500/X.400
   addresses (`X500:/o=Contoso/ou=Exchange Administrative Group (FYDIBOHF23SPDLT)/cn=Recipients/cn=o'brien`);
 - mailNickname characters follow Graph's documented set (`@ ( ) \\ [ ] " ; : < > ,` and spaces are
   refused), not IdFix Dedicated's longer list.
+
+And a superset of IdFix where Microsoft's services really refuse or drop the value (docs/idfix.md
+has the table, with each rule's source):
+- a colon after the type prefix of a proxy or target address (`smtp:a:b@x`, `X500:/o=x/cn=a:b`):
+  IdFix's `FixProxyTargetAddressRule`; Exchange splits the type at the first colon;
+- a backslash in an SMTP local part: IdFix's RFC 2822 `LocalPartRegex` refuses it, and so does
+  Exchange Online's SMTP address validation;
+- an address on a non-routable domain (`.local`, `.internal`, ...) or, when the tenant's domains are
+  known, on one the tenant has not verified (FMT010): Entra ID / Exchange Online remove such proxy
+  addresses (the "Prepare for directory synchronization" page: "routable domain required");
+- a created Entra object without a displayName (FMT009): Graph refuses the create. For AD objects
+  sync falls back to the `cn`, so there is no finding there (IdFix's "Blank" fixes it the same way).
 
 Only values a change sets or adds are judged (DESIGN.md "Format rules"): what a plan removes, or
 what the tenant already holds, is the audit's business. Loader-predicted values (Terraform's
@@ -67,6 +81,13 @@ X_PROXY_FORBIDDEN = set('[]"')  # X.400 / X.500: spaces, parentheses and apostro
 ADDRESS_TYPES = ("smtp", "sip")
 RESERVED_SUFFIXES = ("onmicrosoft.com", "microsoftonline.com")
 HYBRID_ROUTING = ".mail.onmicrosoft.com"
+# Domains that can never route mail on the internet: RFC 6761/6762 special-use names, RFC 8375's
+# home.arpa, ICANN's private-use .internal (2024), and the never-delegated suffixes AD forests
+# commonly use (.lan, .corp, .home, .intranet, .localdomain, .private: ICANN name-collision list).
+NON_ROUTABLE_SUFFIXES = (
+    "local", "localhost", "localdomain", "lan", "internal", "intranet", "corp", "home", "private",
+    "test", "example", "invalid", "home.arpa",
+)  # fmt: skip
 
 
 def _info(
@@ -120,7 +141,7 @@ INFO = {
         "Write exactly one @ with a non-empty local part (no leading, trailing or double dot) "
         "and a domain of dot-separated labels.",
         "Checked by shape, with no list of top-level domains, so new and multi-label suffixes "
-        "(.swiss, .africa, .edu.au) are valid. A UPN's domain is checked against the tenant by FMT008.",
+        "(.app, .swiss, .edu.au) are valid. A UPN's domain is checked against the tenant by FMT008.",
     ),
     "FMT006": _info(
         "FMT006",
@@ -157,10 +178,24 @@ INFO = {
     "FMT009": _info(
         "FMT009",
         "blank-display-name",
-        "displayName is set to an empty or blank value",
+        "displayName is set to an empty or blank value, or an Entra object is created without one",
         "Give the object a display name, or leave displayName out of the change to keep the current one.",
         "Users, groups and contacts need a displayName in Entra ID; a blank one fails the create or "
-        "update.",
+        "update, and so does creating a user or group through Graph without one. On-prem AD objects "
+        "without one are not reported: sync uses the cn instead.",
+    ),
+    "FMT010": _info(
+        "FMT010",
+        "unroutable-address-domain",
+        "an address is on a non-routable domain, or on one the tenant has not verified",
+        "Use an address on one of the tenant's verified domains, or add and verify the domain first; "
+        "remove addresses on internal domains such as .local.",
+        "Entra ID and Exchange Online remove proxy addresses (and replace mail) on domains the tenant "
+        "has not verified, and a non-routable domain (.local, .internal, .lan, .corp, home.arpa, ...) "
+        "can never be verified: sync drops the address. Non-routable domains are always reported; "
+        "unverified ones when the state source knows the tenant's verified domains. Contacts and "
+        "guests are not judged: their addresses are outside the tenant on purpose.",
+        ("Get-MgDomain | Select-Object Id, IsVerified",),
     ),
 }
 
@@ -297,11 +332,35 @@ def _bad_characters(v: PlannedValue) -> tuple[list[str], str]:
     return [], ""
 
 
+def _colon_after_type(v: PlannedValue) -> str | None:
+    """IdFix's FixProxyTargetAddressRule: a second colon in `type:address` (Exchange splits the type
+    at the first colon, so `smtp:a:b@x` is refused and `X500:/o=x/cn=a:b` is not a valid DN)."""
+    if v.attribute not in ("proxyAddresses", "targetAddress"):
+        return None
+    prefix, sep, rest = v.text.partition(":")
+    if not sep or not prefix or split_proxy(v.text) is None or ":" not in rest:
+        return None
+    return f"{v.attribute} {v.text} has a colon after its type prefix ({prefix}:), which Exchange refuses"
+
+
+def _smtp_local_backslash(v: PlannedValue) -> str | None:
+    parts = address_of(v)
+    if parts is None or parts[0] != "smtp" or v.attribute in ("userPrincipalName", "targetAddress"):
+        return None  # UPN and targetAddress refuse the backslash anywhere (UPN_FORBIDDEN, TARGET_FORBIDDEN)
+    local = parts[1].rpartition("@")[0]
+    if "\\" in local:
+        return f"{v.attribute} {v.text} has a backslash before the @, which an SMTP address does not allow"
+    return None
+
+
 def invalid_character(ctx: CheckContext) -> Iterator[Finding]:
     for v in planned_values(ctx):
         bad, what = _bad_characters(v)
         if bad:
             yield _finding("FMT002", v, f"{v.attribute} {v.text} contains {_shown(bad)}, not allowed in {what}")
+        for problem in (_colon_after_type(v), _smtp_local_backslash(v)):
+            if problem:
+                yield _finding("FMT002", v, problem)
         if v.attribute == "mailNickname" and v.text.startswith("."):
             yield _finding("FMT002", v, f"mailNickname {v.text} begins with a period, which Exchange refuses")
 
@@ -449,15 +508,62 @@ def unverified_upn_domain(ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
+def _guest(change: Change) -> bool:
+    return str(change.set.get("userType") or "").casefold() == "guest"
+
+
 def blank_display_name(ctx: CheckContext) -> Iterator[Finding]:
     for change in ctx.changes:
-        if change.op == "delete" or "displayName" not in change.set:
+        if change.op == "delete":
+            continue
+        if "displayName" not in change.set:
+            if change.op == "create" and change.directory == "entra" and change.kind in ("user", "group") and not (
+                _guest(change) or change.predicted.get("displayName")
+            ):
+                v = PlannedValue(change, "displayName", "", "")
+                yield _finding(
+                    "FMT009", v, f"{change.kind} created in Entra ID without a displayName: Graph requires one"
+                )
             continue
         value = change.set["displayName"]
         if value is None or (isinstance(value, str) and not value.strip()):
             written = value if isinstance(value, str) else ""
             v = PlannedValue(change, "displayName", written, "")
             yield _finding("FMT009", v, f"displayName is set to {'nothing' if value is None else repr(value)}")
+
+
+def _domain_problem(domain: str, accepted: set[str]) -> str | None:
+    d = domain.lower().rstrip(".")
+    if any(d == s or d.endswith("." + s) for s in NON_ROUTABLE_SUFFIXES):
+        return f"{d} is not a routable domain, so it can never be verified"
+    if accepted and d not in accepted:
+        parent = next((a for a in sorted(accepted) if d.endswith("." + a)), None)
+        hint = f" (a subdomain of {parent}: add it to the tenant too)" if parent else ""
+        return f"{d} is not a verified domain of the tenant{hint}"
+    return None
+
+
+def unroutable_address_domain(ctx: CheckContext) -> Iterator[Finding]:
+    accepted = _accepted_domains(ctx) if ctx.tenant.verified_domains else set()
+    for v in planned_values(ctx):
+        if v.change.kind == "contact" or _guest(v.change):
+            continue
+        if v.attribute == "proxyAddresses":
+            parts = split_proxy(v.text)
+            if parts is None or parts[0] != "smtp":
+                continue
+            address, removal = parts[1], "sync and Exchange Online drop this proxy address"
+        elif v.attribute == "mail":
+            address, removal = v.text, "Exchange Online replaces this mail with an address on a verified domain"
+        elif v.attribute == "userPrincipalName" and not accepted:
+            address, removal = v.text, "sync replaces this UPN's domain with <tenant>.onmicrosoft.com"
+        else:
+            continue  # a UPN with the tenant's domains known is FMT008's; targetAddress routes elsewhere
+        if address.count("@") != 1:
+            continue
+        problem = _domain_problem(address.split("@")[1], accepted)
+        if problem:
+            yield _finding("FMT010", v, f"{v.attribute} {v.text}: {problem}; {removal}")
 
 
 def one_per_key(check: Callable[[CheckContext], Iterator[Finding]]) -> Callable[[CheckContext], list[Finding]]:
@@ -488,6 +594,7 @@ CHECKS = {
     "FMT007": reserved_domain_on_prem,
     "FMT008": unverified_upn_domain,
     "FMT009": blank_display_name,
+    "FMT010": unroutable_address_domain,
 }
 RULES = [Rule(INFO[code], one_per_key(check)) for code, check in CHECKS.items()]
 

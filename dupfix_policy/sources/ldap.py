@@ -113,6 +113,8 @@ class LdapSource:
         self._as_of: str | None = None
         self._notes: dict[str, str] = {}
         self.skipped: Counter[str] = Counter()
+        # A few names per skip reason, so the report says which objects were left out, not just how many.
+        self.skipped_names: dict[str, list[str]] = defaultdict(list)
         # Identifying keys (GUID, DN, SID, anchor) of the objects already returned. The engine asks
         # for the anchors and SIDs of the AD objects it found, to find their Entra twins; in AD only
         # the object itself holds them, so those are not searched again (mS-DS-ConsistencyGuid is
@@ -186,7 +188,10 @@ class LdapSource:
             self._enrich(found, primary, companion)
         for attribute, count in sorted(unchecked.items()):
             self._note_unchecked(attribute, count)
+        count_before = sum(self.skipped.values())
         objects = self._decode(found.values(), primary, companion)
+        if sum(self.skipped.values()) > count_before:
+            self._note_skipped("that hold values the plan claims ")
         for obj in objects:
             self._returned[obj.id] = obj
             for k in target_keys_of(obj):
@@ -229,12 +234,21 @@ class LdapSource:
         if outside and companion is not None:
             self._note_outside(outside, primary, companion)
         self._note_referrals()
-        skipped = sum(self.skipped.values()) - count_before
-        if skipped:
-            reasons = ", ".join(f"{n} {r}" for r, n in sorted(self.skipped.items()))
-            self._notes["skipped"] = (
-                f"{self._where()}: left out {skipped} system object(s) as IdFix does ({reasons})"
-            )
+        if sum(self.skipped.values()) > count_before:
+            self._note_skipped()
+
+    def _note_skipped(self, what: str = "") -> None:
+        """Which objects IdFix's skips left out (ldap_entries.skip_reason), by reason, with names."""
+        total = sum(self.skipped.values())
+        reasons = []
+        for reason, count in sorted(self.skipped.items()):
+            names = self.skipped_names.get(reason, [])
+            shown = f": {', '.join(names)}{', ...' if count > len(names) else ''}" if names else ""
+            reasons.append(f"{count} {reason}{shown}")
+        self._notes["skipped"] = (
+            f"{self._where()}: left out {total} system object(s) {what}as IdFix does, because Entra "
+            f"Connect does not sync them ({'; '.join(reasons)})"
+        )
 
     def delta(self, state: str | None) -> tuple[list[tuple[Any, ...]], str | None]:
         """For the state cache (cache_sync): what changed since `state` (a DirSync cookie), or
@@ -401,7 +415,10 @@ class LdapSource:
             )
             decoded = decode_entry(entry.dn, entry.values, consistency_readable=readable)
             if decoded.obj is None:
-                self.skipped[decoded.skipped or "skipped"] += 1
+                reason = decoded.skipped or "skipped"
+                self.skipped[reason] += 1
+                if len(self.skipped_names[reason]) < _NAMES_SHOWN:
+                    self.skipped_names[reason].append(_cn(entry.dn))
                 continue
             out.append(decoded.obj)
         return out
@@ -461,6 +478,15 @@ class LdapSource:
         from .ldap_diagnose import diagnose
 
         return diagnose(self)
+
+
+_NAMES_SHOWN = 3
+
+
+def _cn(dn: str) -> str:
+    from .ldap_entries import first_rdn_value
+
+    return first_rdn_value(dn) or dn
 
 
 def _companion_attributes() -> frozenset[str]:

@@ -27,7 +27,7 @@ CLAIM_ATTRIBUTES: tuple[str, ...] = (
 READ_ATTRIBUTES: tuple[str, ...] = (
     *CLAIM_ATTRIBUTES,
     "objectGUID", "objectSid", "mS-DS-ConsistencyGuid", "objectClass", "displayName", "givenName",
-    "groupType", "isCriticalSystemObject",
+    "groupType", "isCriticalSystemObject", "msExchRecipientTypeDetails",
 )  # fmt: skip
 # Attributes that only the Exchange schema extension adds (domain.md §9).
 EXCHANGE_ATTRIBUTES: tuple[str, ...] = ("mailNickname", "targetAddress")
@@ -75,21 +75,88 @@ def first_rdn_value(dn: str) -> str:
     return value
 
 
+# IdFix's `Constants.WellKnownExclusions` (microsoft/idfix src/IdFix/Settings/Constants.cs): an
+# object whose CN starts with one of these (any case) is a system or service account that Entra
+# Connect's default rules do not sync, so its values claim nothing in the cloud.
+WELL_KNOWN_EXCLUSIONS: tuple[str, ...] = (
+    "Admini", "CAS_{", "DiscoverySearchMailbox", "FederatedEmail", "Guest", "HTTPConnector", "krbtgt",
+    "iusr_", "iwam", "msol", "support_", "SystemMailbox", "WWIOadmini", "HealthMailbox",
+    "Exchange Online-ApplicationAccount",
+)  # fmt: skip
+# IdFix's MultiTenant skips by msExchRecipientTypeDetails (its MultiTenantRuleCollection.Skip):
+# Exchange system recipients that never sync. IdFix compares the attribute's text with "0x1000"
+# and so on, which never equals the decimal AD returns; dupfix compares the numbers.
+EXCHANGE_SYSTEM_RECIPIENTS: dict[int, str] = {
+    0x1000: "PublicFolder",
+    0x2000: "SystemAttendantMailbox",
+    0x4000: "SystemMailbox",
+    0x400000: "MicrosoftExchange",
+    0x800000: "ArbitrationMailbox",
+    0x1000000: "MailboxPlan",
+    0x20000000: "DiscoveryMailbox",
+}
+# IdFix's MultiTenant skips by sAMAccountName and mailNickname prefix (users only).
+SAM_PREFIXES: tuple[str, ...] = ("CAS_", "SUPPORT_", "MSOL_")
+ALIAS_PREFIXES: tuple[str, ...] = ("CAS_", "SYSTEMMAILBOX")
+
+
+def _first(attributes: Mapping[str, Sequence[bytes]], name: str) -> str:
+    values = attributes.get(name)
+    return bytes(values[0]).decode("utf-8", "replace").strip() if values else ""
+
+
 def skip_reason(dn: str, attributes: Mapping[str, Sequence[bytes]]) -> str | None:
-    """Why IdFix would leave this object out (domain.md §9), or None to keep it.
+    """Why IdFix would leave this object out (domain.md §9, reference/idfix.md §3), or None.
 
     `isCriticalSystemObject` (built-in accounts and groups), a CN ending in `$` (machine and
-    trust accounts, gMSAs), and replication-conflict objects (`CN=name\\0ACNF:<guid>`).
+    trust accounts, gMSAs), replication-conflict objects (`CN=name\\0ACNF:<guid>`), a CN that
+    starts with one of IdFix's `WellKnownExclusions`, an Exchange system recipient type, and
+    users whose sAMAccountName or mailNickname has a system prefix. The LDAP source counts each
+    reason and names the objects in its report note, so nothing is left out in silence.
     """
     critical = attributes.get("iscriticalsystemobject")
     if critical and bytes(critical[0]).upper() == b"TRUE":
         return "isCriticalSystemObject"
-    if first_rdn_value(dn).rstrip().endswith("$"):
+    cn = first_rdn_value(dn).strip()
+    if cn.endswith("$"):
         return "CN ends with $"
     upper = dn.upper()
     if "\\0ACNF:" in upper or "\nCNF:" in upper:
         return "replication conflict (CNF:)"
+    folded = cn.casefold()
+    prefix = next((p for p in WELL_KNOWN_EXCLUSIONS if folded.startswith(p.casefold())), None)
+    if prefix is not None:
+        return f"CN starts with {prefix}"
+    details = _first(attributes, "msexchrecipienttypedetails")
+    if details:
+        try:
+            number = int(details, 0)
+        except ValueError:
+            number = None
+        if number in EXCHANGE_SYSTEM_RECIPIENTS:
+            return f"msExchRecipientTypeDetails {EXCHANGE_SYSTEM_RECIPIENTS[number]}"
+    classes = {bytes(c).decode("utf-8", "replace").lower() for c in attributes.get("objectclass", ())}
+    if "user" in classes and "computer" not in classes:
+        sam = _first(attributes, "samaccountname").upper()
+        alias = _first(attributes, "mailnickname").upper()
+        if sam.startswith(SAM_PREFIXES):
+            return f"sAMAccountName starts with {next(p for p in SAM_PREFIXES if sam.startswith(p))}"
+        if alias.startswith(ALIAS_PREFIXES):
+            return f"mailNickname starts with {next(p for p in ALIAS_PREFIXES if alias.startswith(p))}"
     return None
+
+
+def object_skip_reason(obj: DirectoryObject) -> str | None:
+    """`skip_reason` for an AD object another source already decoded (a snapshot, the cache): the
+    audit leaves out what IdFix leaves out whichever source returned it. Entra objects: never."""
+    if obj.directory != "ad":
+        return None
+    raw: dict[str, Sequence[bytes]] = {"objectclass": [obj.kind.encode()]}
+    for name in ("sAMAccountName", "mailNickname", "msExchRecipientTypeDetails", "isCriticalSystemObject"):
+        value = obj.get(name)
+        if value not in (None, ""):
+            raw[name.lower()] = [str(value).encode()]
+    return skip_reason(str(obj.get("distinguishedName") or ""), raw)
 
 
 def kind_of(object_classes: Sequence[str]) -> str | None:
