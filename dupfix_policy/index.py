@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .addresses import Claim, anchor_key, claims_of, link_keys_of, original_upn
+from .addresses import Claim, anchor_key, claims_of, guid_to_immutable_id, link_keys_of, original_upn
 from .model import DIRECTORY_NAMES, DirectoryObject, ObjectRef
 from .projection import SyncRules, source_anchor
 
@@ -95,6 +95,15 @@ def link_twins(objects: Iterable[DirectoryObject], sync: SyncRules | None = None
             anchor = source_anchor(o, pinned)
             if anchor:
                 ad_by_anchor[anchor_key(anchor)].append(o.ref)
+    natural = {
+        o.ref
+        for o in objs
+        if o.directory == "ad" and (g := guid_to_immutable_id(str(o.get("objectGUID") or ""))) and g == source_anchor(o, pinned)
+    }
+    for refs in ad_by_anchor.values():
+        # The object the anchor was made from (its own objectGUID) before one that copied it into
+        # its mS-DS-ConsistencyGuid: the copy is the takeover, and the DUP008 it gets says so.
+        refs.sort(key=lambda r: (r not in natural, r))
     for o in objs:
         if o.directory != "entra":
             continue

@@ -125,3 +125,17 @@ def test_a_source_that_fails_mid_scan_fails_the_audit(workers):
     objects = [entra_user(f"u{n}@contoso.com") for n in range(5000)]
     with pytest.raises(StateUnavailableError):
         collect([Throttled(objects)], workers=workers)
+
+
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_an_ad_object_taking_another_ones_anchor_is_collected_whatever_the_order(order):
+    from dupfix_policy.addresses import guid_to_immutable_id
+
+    olga = ad_user("olga@contoso.com")
+    twin = entra_user("olga@contoso.com", onPremisesImmutableId=guid_to_immutable_id(olga.id))
+    taker = ad_user("max@contoso.com", **{"mS-DS-ConsistencyGuid": olga.id})
+    objects = [olga, twin, taker]
+    objects = objects[order:] + objects[:order]
+    expected = judged(find_conflicts(objects))
+    assert [c[0] for c in expected] == ["DUP008"]
+    assert streamed([MemorySource(objects, ("entra", "ad"))], workers=1) == expected

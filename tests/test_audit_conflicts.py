@@ -179,3 +179,26 @@ def test_the_audit_and_the_check_agree_on_which_keys_are_already_in_conflict():
     assert (
         audited == existing == {"proxy:smtp:desk@contoso.com", "alias:theo", "proxy:smtp:orders@contoso.com"}
     )
+
+
+def test_the_audit_compares_ad_upns_as_ad_does_mueller_with_and_without_umlaut():
+    objects = [ad_user("müller@contoso.com"), ad_user("muller@contoso.com")]
+    assert ("DUP001", "adupn:muller@contoso.com", ["muller@contoso.com", "müller@contoso.com"]) in found(objects)
+
+
+def test_the_audit_finds_two_ad_objects_at_one_name():
+    objects = [ad_user("a@contoso.com", dn="CN=Pat Lee,OU=Staff,DC=contoso,DC=com"),
+               ad_user("b@contoso.com", dn="cn=pat lee,ou=staff,dc=contoso,dc=com")]  # fmt: skip
+    assert [c[0] for c in found(objects)] == ["DUP015"]
+
+
+def test_the_audit_judges_ad_objects_by_their_projection_reserved_addresses_never_collide():
+    objects = [ad_user("a@contoso.com", proxyAddresses=("SMTP:a@contoso.com", "smtp:x@contoso.onmicrosoft.com")),
+               ad_user("b@contoso.com", proxyAddresses=("SMTP:b@contoso.com", "smtp:x@contoso.onmicrosoft.com"))]  # fmt: skip
+    assert found(objects) == []
+
+
+def test_an_ad_consistency_guid_equal_to_another_ad_objects_anchor_is_dup008_in_the_audit():
+    olga = ad_user("olga@contoso.com")
+    taker = ad_user("max@contoso.com", **{"mS-DS-ConsistencyGuid": olga.id})
+    assert [c[0] for c in found([olga, taker])] == ["DUP008"]

@@ -233,6 +233,16 @@ def test_on_prem_proxy_on_the_tenants_onmicrosoft_domain_fails():
     assert found(ad_user(proxyAddresses=["SMTP:quinn@contoso.com", value])) == [("FMT007", value)]
 
 
+def test_on_prem_legacy_x400_address_is_discarded_by_sync():
+    value = "X400:C=US;A= ;P=Contoso;O=Exchange;S=Quinn;"
+    assert found(ad_user(proxyAddresses=["SMTP:quinn@contoso.com", value])) == [("FMT007", value)]
+
+
+def test_on_prem_x500_address_is_kept_by_sync():
+    value = "X500:/o=Contoso/ou=Exchange/cn=Recipients/cn=quinn"
+    assert "FMT007" not in codes(ad_user(proxyAddresses=["SMTP:quinn@contoso.com", value]))
+
+
 def test_on_prem_hybrid_routing_address_passes():
     assert codes(ad_user(proxyAddresses=["SMTP:quinn@contoso.com", "smtp:quinn@contoso.mail.onmicrosoft.com"])) == set()
 

@@ -53,6 +53,7 @@ from ..engine import CheckContext
 from ..hookspecs import hookimpl
 from ..interfaces import Rule
 from ..model import Change, ChangeRef, Finding, RuleInfo
+from ..projection import LEGACY_TYPES
 
 # Microsoft's documented maximum lengths (characters).
 LIMITS: dict[str, int] = {
@@ -154,11 +155,13 @@ INFO = {
     "FMT007": _info(
         "FMT007",
         "reserved-domain-on-prem-proxy",
-        "an on-prem proxy address is on a reserved *.onmicrosoft.com or *.microsoftonline.com domain",
+        "an on-prem proxy address sync discards: on a reserved *.onmicrosoft.com or "
+        "*.microsoftonline.com domain, or of a legacy type (X400, MSMAIL, CCMAIL, MS)",
         "Remove the address from the AD object: Entra ID adds the tenant's own onmicrosoft.com "
-        "address (the MOERA) itself.",
-        "Sync discards on-prem proxy addresses under reserved Microsoft domains, so the address never "
-        "arrives. The hybrid routing domain <tenant>.mail.onmicrosoft.com, which Exchange hybrid "
+        "address (the MOERA) itself, and legacy address types are not synced.",
+        "Sync's proxy calculation discards on-prem proxy addresses under reserved Microsoft domains and "
+        "of legacy types (KB 3190357), so the address never arrives; it is never judged as a duplicate "
+        "either. The hybrid routing domain <tenant>.mail.onmicrosoft.com, which Exchange hybrid "
         "stamps on purpose, is not reported.",
         (
             "Set-ADUser -Identity <sAMAccountName> "
@@ -461,6 +464,11 @@ def reserved_domain_on_prem(ctx: CheckContext) -> Iterator[Finding]:
         if v.change.directory != "ad" or v.attribute != "proxyAddresses":
             continue
         parts = split_proxy(v.text)
+        if parts is not None and parts[0] in LEGACY_TYPES:
+            yield _finding(
+                "FMT007", v, f"proxyAddresses {v.text} is a legacy {parts[0].upper()} address: sync discards it"
+            )
+            continue
         if parts is None or parts[0] != "smtp" or parts[1].count("@") != 1:
             continue
         domain = parts[1].split("@")[1]
