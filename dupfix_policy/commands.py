@@ -159,12 +159,19 @@ def _head(path: str) -> bytes:
         raise UserInputError(f"cannot read {path}: {exc.strerror}", location=Location(path)) from exc
 
 
-def _detect(path: str, registry: Registry) -> PlanFormat | None:
+def _detect(path: str, registry: Registry, notes: list[str] | None = None) -> PlanFormat | None:
+    """The format that reads this file: of every format that recognises it, the one with the
+    highest `priority` (then the name, so the choice never depends on plugin load order). When
+    several match, the report's notes say which one read it and which others also matched."""
     head = _head(path)
-    for fmt in registry.plan_formats.values():
-        if fmt.detect(path, head):
-            return fmt
-    return None
+    matches = [fmt for fmt in registry.plan_formats.values() if fmt.detect(path, head)]
+    if not matches:
+        return None
+    matches.sort(key=lambda f: (-f.priority, f.name))
+    if len(matches) > 1 and notes is not None:
+        others = ", ".join(f"{f.name} (priority {f.priority})" for f in matches[1:])
+        notes.append(f"{path}: read as {matches[0].name} (priority {matches[0].priority}); also matched {others}")
+    return matches[0]
 
 
 def _walk(directory: str) -> Iterator[str]:
@@ -204,7 +211,7 @@ def collect_plans(
             found = 0
             for file in _walk(path):
                 file = _display(file)
-                fmt = _detect(file, registry)
+                fmt = _detect(file, registry, notes)
                 if fmt is None:
                     notes.append(f"skipped {file}: no plan format recognises it")
                     continue
@@ -223,7 +230,7 @@ def collect_plans(
                 notes.append(f"skipped {path}: it no longer exists")
                 continue
             raise UserInputError("no such file or directory", location=Location(path), hint="check the path")
-        fmt = forced or _detect(path, registry)
+        fmt = forced or _detect(path, registry, notes)
         if fmt is None:
             if hook:
                 notes.append(f"skipped {path}: no plan format recognises it")

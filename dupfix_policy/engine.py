@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from . import __version__
 from .addresses import (
-    Claim,
     claims_of,
     cross_key,
     fold,
@@ -27,15 +26,23 @@ from .addresses import (
     target_keys_of,
     upn_key,
 )
-from .errors import UserInputError
-from .index import Holding, IdentityView
+from .errors import DupfixError, PluginError, UserInputError
+from .facts import (
+    AddedClaim,
+    CheckContext,
+    DerivedAddress,
+    RestoreOrder,
+    Rival,
+    TouchedConflict,
+    UnresolvedTarget,
+)
+from .index import IdentityView
 from .interfaces import Rule, StateSource
 from .model import (
     Change,
     ChangeRef,
     DirectoryObject,
     Finding,
-    HolderView,
     Location,
     ObjectRef,
     Plan,
@@ -45,127 +52,10 @@ from .model import (
     Tenant,
 )
 from .projection import DEFAULT_SYNC, SyncRules, project
-from .simulation import ChangeEffect, Simulation, TargetProblem, planned_object, simulate, updated_object
+from .simulation import ChangeEffect, Simulation, planned_object, simulate, updated_object
 
 LOOKUP_ROUNDS = 4
 SEVERITY_ORDER = ("error", "warning", "note", "off")
-
-
-@dataclass(frozen=True, slots=True)
-class Rival:
-    """Another identity that holds a key a change adds (or held it before the plan released it)."""
-
-    identity: IdentityView
-    holding: Holding
-    key: str
-    changes: tuple[Change, ...] = ()  # plan changes that gave it the key; empty: it held it already
-    deleted_by: Change | None = None  # the plan change that sent it to the recycle bin
-    released_by: tuple[Change, ...] = ()
-    # What people know the holder by today (before the plan renames it); None: a planned object.
-    current_name: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.current_name or self.identity.name
-
-    @property
-    def state(self) -> str:
-        return self.identity.state
-
-    @property
-    def from_plan(self) -> bool:
-        return bool(self.changes)
-
-    def view(self) -> HolderView:
-        via = "plan" if self.changes else self.holding.via
-        change = self.changes[0] if self.changes else (self.released_by[0] if self.released_by else None)
-        return HolderView(
-            objects=tuple(r for r in self.identity.refs),
-            kind=self.identity.kind,
-            state=self.identity.state,
-            attribute=self.holding.first.attribute,
-            via=via,
-            name=self.name,
-            change=ChangeRef.of(change) if change is not None else None,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class AddedClaim:
-    """A key a change gives its identity, with everyone else who holds it once the plan has run."""
-
-    change: Change
-    identity: IdentityView
-    claim: Claim
-    predicted: bool
-    rivals: tuple[Rival, ...]
-    cross_rivals: tuple[Rival, ...]  # holders of the same address as UPN <-> smtp:
-    released_from: tuple[Rival, ...]  # held it before; a plan change took it away
-    soft_match: Rival | None = None
-    # Identities that hold this change's UPN in AD (adupn:): AD refuses the value before sync.
-    ad_rivals: frozenset[int] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class TouchedConflict:
-    """A key the change touches that two identities held before the plan and still hold after it."""
-
-    change: Change
-    key: str
-    claim: Claim
-    holders: tuple[Rival, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class DerivedAddress:
-    """The MOERA (mailNickname@initial domain) Entra will add, and who else has or derives it."""
-
-    change: Change
-    identity: IdentityView
-    nickname: str
-    address: str
-    key: str
-    rivals: tuple[Rival, ...]
-    other_changes: tuple[Change, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RestoreOrder:
-    """A restore that takes back a value another identity still holds at that point of the plan.
-
-    The plan frees it later, so the final state is clean, but changes are applied in order: the
-    restore runs first and fails (or loses the value to quarantine) unless the order changes.
-    """
-
-    change: Change
-    key: str
-    claim: Claim
-    holders: tuple[Rival, ...]
-    freed_by: tuple[Change, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class UnresolvedTarget:
-    change: Change
-    problem: TargetProblem
-
-
-@dataclass
-class CheckContext:
-    """Everything a rule may look at. Rules must not mutate it."""
-
-    changes: tuple[Change, ...]
-    tenant: Tenant
-    covered: frozenset[str]
-    simulation: Simulation
-    policy: object
-    today: dt.date
-    added: list[AddedClaim] = field(default_factory=list)
-    touched: list[TouchedConflict] = field(default_factory=list)
-    derived: list[DerivedAddress] = field(default_factory=list)
-    unresolved: list[UnresolvedTarget] = field(default_factory=list)
-    restore_order: list[RestoreOrder] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 # --- point look-ups -----------------------------------------------------------------------
@@ -578,9 +468,22 @@ def demote(severity: str, levels: int) -> str:
 
 
 def run_rules(ctx: CheckContext, rules: Iterable[Rule]) -> list[Finding]:
+    """Every rule over the same facts. A rule that raises is its plugin's bug: the run stops with
+    `PluginError` (exit 4) naming the rule and the plugin, and no partial verdict is reported."""
     findings: list[Finding] = []
     for rule in rules:
-        findings.extend(rule.check(ctx))
+        try:
+            findings.extend(rule.check(ctx))
+        except DupfixError:
+            raise
+        except Exception as exc:
+            owner = rule.plugin or "an unregistered plugin"
+            raise PluginError(
+                f"rule {rule.info.code} ({rule.info.id}) of plugin {owner!r} raised "
+                f"{type(exc).__name__}: {exc}",
+                hint=f"report it to the plugin's authors, or turn the rule off in your policy "
+                f"(rules: {{{rule.info.code}: off}})",
+            ) from exc
     return findings
 
 

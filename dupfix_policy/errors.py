@@ -51,3 +51,15 @@ class StateUnavailableError(DupfixError):
 
 class PluginLoadError(UserInputError):
     """A third-party plugin failed to import or register: named, so the user knows what to remove."""
+
+
+class PluginError(DupfixError):
+    """A plugin's hook raised: exit 4, naming the plugin (and its distribution) so the user knows
+    whose bug it is; no finding from the failed run is reported."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class DeltaExpired(Exception):
+    """A source's incremental state (a Graph delta link, a DirSync cookie) is no longer valid: the
+    state cache rebuilds in full and says so. Raised by `interfaces.DeltaSource.delta`."""

@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 from .model import DirectoryObject, Finding, Plan, Report, RuleInfo, SourceInfo, Target, Tenant
 
 if TYPE_CHECKING:
-    from .engine import CheckContext
+    from .facts import CheckContext
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,10 @@ class PlanFormat:
     load: Callable[[str, Mapping[str, Any]], Plan]
     description: str = ""
     file_patterns: tuple[str, ...] = ()
+    # When several formats claim one file, the highest priority reads it (and the report says
+    # which others matched). Built-ins use 0; a plugin for a more specific shape goes higher.
+    priority: int = 0
+    plugin: str = ""  # set by the registry: the plugin that provides it
 
 
 @runtime_checkable
@@ -87,6 +91,20 @@ class ReportsNotes(Protocol):
     def report_notes(self, covered: frozenset[str]) -> list[str]: ...
 
 
+@runtime_checkable
+class DeltaSource(Protocol):
+    """Optional for sources: incremental reads for the state cache (`dupfix sync`).
+
+    `delta(state)` returns what changed since `state` (None: everything) as cache records, and the
+    new state to keep (a Graph delta link, a DirSync cookie). An expired state raises
+    `errors.DeltaExpired`, and the cache rebuilds in full.
+    """
+
+    def delta(self, state: str | None) -> tuple[list[tuple[Any, ...]], str | None]: ...
+
+    def delta_notes(self) -> list[str]: ...
+
+
 @dataclass(frozen=True)
 class SourceFactory:
     """Makes a `StateSource` from a `--source` spec whose scheme it owns (`snapshot:`, `graph`...)."""
@@ -94,6 +112,7 @@ class SourceFactory:
     scheme: str
     create: Callable[[str, Mapping[str, Any]], StateSource]
     description: str = ""
+    plugin: str = ""  # set by the registry
 
 
 @dataclass(frozen=True)
@@ -102,6 +121,7 @@ class Rule:
 
     info: RuleInfo
     check: Callable[[CheckContext], Iterable[Finding]]
+    plugin: str = ""  # set by the registry: named when the rule raises (errors.PluginError)
 
 
 @dataclass(frozen=True)
@@ -112,3 +132,4 @@ class Reporter:
     render: Callable[[Report, IO[str]], None]
     description: str = ""
     extensions: tuple[str, ...] = field(default=())
+    plugin: str = ""  # set by the registry

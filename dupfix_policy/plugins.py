@@ -1,27 +1,29 @@
-"""The plugin manager: built-ins and third-party plugins come in through one entry-point group.
+"""The plugin manager: built-ins by direct import, third-party plugins through the entry-point
+group `dupfix_policy` (the way `llm` loads its default plugins and then setuptools plugins).
 
 Each entry point is loaded in its own try/except (the sqlfluff way), so a broken plugin yields one
-error that names it rather than a traceback from deep inside importlib.
+error that names it rather than a traceback from deep inside importlib; every provided item
+records its plugin, so a rule that raises later is reported as that plugin's error (exit 4).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from importlib import metadata
 
 import pluggy
 
 from . import hookspecs
-from .errors import PluginLoadError, UserInputError
+from .errors import PluginError, PluginLoadError, UserInputError
 from .interfaces import PlanFormat, Reporter, Rule, SourceFactory
 
 GROUP = "dupfix_policy"
 
-# Used only when the package runs from a source tree without its metadata installed; an installed
-# dupfix-policy registers exactly these through its own entry points.
+# The built-ins, registered by direct import: one source of truth, and no entry-point metadata scan
+# needed to find them.
 DEFAULT_PLUGINS: dict[str, str] = {
     "native_plans": "dupfix_policy.plans.native",
     "entra_csv_plans": "dupfix_policy.plans.entra_csv",
@@ -63,17 +65,11 @@ def _is_own(ep: metadata.EntryPoint) -> bool:
 def build_manager(extra: list[object] | None = None) -> pluggy.PluginManager:
     pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
-    eps = _entry_points()
-    own = [ep for ep in eps if _is_own(ep)]
-    if own:
-        for ep in own:
-            _register_entry_point(pm, ep)
-    else:
-        for name, module in DEFAULT_PLUGINS.items():
-            pm.register(importlib.import_module(module), name=name)
+    for name, module in DEFAULT_PLUGINS.items():
+        pm.register(importlib.import_module(module), name=name)
     if os.environ.get(DISABLE_AUTOLOAD, "") not in ("1", "true", "yes"):
-        for ep in eps:
-            if not _is_own(ep):
+        for ep in _entry_points():
+            if not _is_own(ep):  # an old install's metadata may still list the built-ins
                 _register_entry_point(pm, ep)
     for plugin in extra or ():
         pm.register(plugin)
@@ -109,20 +105,47 @@ class Registry:
 
     @cached_property
     def plan_formats(self) -> dict[str, PlanFormat]:
-        return _by_name((f.name, f) for batch in self.pm.hook.dupfix_plan_formats() for f in batch)
+        return _by_name((f.name, f) for f in self._provided("dupfix_plan_formats"))
 
     @cached_property
     def sources(self) -> dict[str, SourceFactory]:
-        return _by_name((s.scheme, s) for batch in self.pm.hook.dupfix_sources() for s in batch)
+        return _by_name((s.scheme, s) for s in self._provided("dupfix_sources"))
 
     @cached_property
     def rules(self) -> dict[str, Rule]:
-        rules = _by_name((r.info.code, r) for batch in self.pm.hook.dupfix_rules() for r in batch)
+        rules = _by_name((r.info.code, r) for r in self._provided("dupfix_rules"))
         return dict(sorted(rules.items()))
 
     @cached_property
     def reporters(self) -> dict[str, Reporter]:
-        return _by_name((r.name, r) for batch in self.pm.hook.dupfix_reporters() for r in batch)
+        return _by_name((r.name, r) for r in self._provided("dupfix_reporters"))
+
+    def plugin_label(self, name: str) -> str:
+        """`name (distribution version)` for messages: who to ask about a failure."""
+        plugin = self.pm.get_plugin(name)
+        for p, dist in self.pm.list_plugin_distinfo():
+            if p is plugin:
+                return f"{name} ({dist.project_name} {dist.version})"
+        return name
+
+    def _provided(self, hook: str) -> list:
+        """Every item the plugins return from one hook, each stamped with its plugin's name.
+
+        Hooks are called plugin by plugin (pluggy's order: last registered first, reversed here
+        so built-ins come first), so a plugin whose hook raises is named, never "an internal error".
+        """
+        out = []
+        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+            try:
+                batch = impl.function()
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {self.plugin_label(impl.plugin_name)} failed in {hook}: {type(exc).__name__}: {exc}",
+                    hint="upgrade or uninstall it, or set DUPFIX_DISABLE_PLUGIN_AUTOLOAD=1",
+                ) from exc
+            for item in batch or ():
+                out.append(replace(item, plugin=impl.plugin_name) if hasattr(item, "plugin") else item)
+        return out
 
 
 def _by_name(items) -> dict:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from ..addresses import namespace, upn_key
-from ..engine import AddedClaim, CheckContext, Rival
+from ..facts import AddedClaim, CheckContext, Rival
 from ..hookspecs import hookimpl
 from ..interfaces import Rule
 from ..model import ChangeRef, Finding, RuleInfo

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..engine import CheckContext
+from ..facts import CheckContext
 from ..hookspecs import hookimpl
 from ..interfaces import Rule
 from ..model import Finding, RuleInfo

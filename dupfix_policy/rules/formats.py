@@ -49,7 +49,7 @@ from ..addresses import (
     target_address_key,
     upn_key,
 )
-from ..engine import CheckContext
+from ..facts import CheckContext
 from ..hookspecs import hookimpl
 from ..interfaces import Rule
 from ..model import Change, ChangeRef, Finding, RuleInfo

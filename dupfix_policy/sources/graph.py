@@ -317,6 +317,9 @@ def create(spec: str, options: Mapping[str, Any]) -> GraphSource:
             field="--source",
             hint="write just `graph`; the endpoint comes from --graph-url or DUPFIX_GRAPH_URL",
         )
+    from ..extras import require
+
+    require("graph", "graph")
     timeout = options.get("timeout")
     return GraphSource(
         spec,

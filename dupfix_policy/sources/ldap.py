@@ -497,8 +497,10 @@ def _companion_attributes() -> frozenset[str]:
 
 def create(spec: str, options: Mapping[str, Any]) -> LdapSource:
     """`ldap://host:port/BASE` or `ldaps://…` -> LdapSource (nothing is contacted yet)."""
+    from ..extras import require
     from .ldap_settings import settings_from
 
+    require("ldap", "ldap")
     env = options.get("env")
     settings = settings_from(spec, env if isinstance(env, Mapping) else None)
     return LdapSource(settings)
