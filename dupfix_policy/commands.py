@@ -22,6 +22,7 @@ from .errors import EXIT_OK, EXIT_VIOLATIONS, UserInputError
 from .interfaces import PlanFormat, StateSource
 from .model import Location, Plan, Report
 from .plugins import Registry, load_registry
+from .safetext import say
 
 HEAD_BYTES = 4096
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".terraform", ".dupfix"}
@@ -327,7 +328,7 @@ def cmd_check(args: argparse.Namespace, registry: Registry) -> int:
     if not plans:
         # pre-commit passed only files no loader reads: nothing to judge, and nothing wrong.
         for n in notes:
-            print(f"dupfix: note: {n}", file=sys.stderr)
+            say(f"dupfix: note: {n}")
         return EXIT_OK
     with opened(settings.sources, registry, settings) as sources:
         report = check(plans, sources, registry.rules, policy, today=_today())
@@ -354,7 +355,7 @@ def _apply_baselines(report: Report, baseline: object | None, create: str | None
         report = apply_baseline(report, baseline)  # type: ignore[arg-type]
     if create:
         report, count = write_baseline(create, report)
-        print(f"dupfix: wrote {count} finding(s) to baseline {create}", file=sys.stderr)
+        say(f"dupfix: wrote {count} finding(s) to baseline {create}")
     return report
 
 
@@ -387,8 +388,8 @@ def cmd_snapshot(args: argparse.Namespace, registry: Registry) -> int:
         for source in sources:  # what a source could not read (interfaces.ReportsNotes)
             report_notes = getattr(source, "report_notes", None)
             for note in report_notes(frozenset(directories)) if callable(report_notes) else ():
-                print(f"dupfix: note: {note}", file=sys.stderr)
-    print(f"dupfix: wrote {len(objects)} objects to {args.output}", file=sys.stderr)
+                say(f"dupfix: note: {note}")
+    say(f"dupfix: wrote {len(objects)} objects to {args.output}")
     return EXIT_OK
 
 
@@ -518,7 +519,7 @@ def cmd_sync(args: argparse.Namespace, registry: Registry) -> int:
                              hint="sync from graph, ldap://…, or snapshot:PATH")  # fmt: skip
     with opened(specs, registry, settings) as sources:
         result = sync(settings.cache, sources, full=bool(getattr(args, "full", False)))
-    print(f"dupfix: sync: {settings.cache} up to date in {result.seconds:.1f} s", file=sys.stderr)
+    say(f"dupfix: sync: {settings.cache} up to date in {result.seconds:.1f} s")
     return EXIT_OK
 
 

@@ -957,10 +957,13 @@ def _collect(child: tuple[int, int], source: SnapshotSource) -> list[tuple[int, 
     pid, read_fd = child
     with os.fdopen(read_fd, "rb") as pipe:
         data = pipe.read()
-    os.waitpid(pid, 0)
-    if not data:
-        raise RuntimeError("a snapshot scan worker died without a result")
-    result = pickle.loads(data)
+    _, status = os.waitpid(pid, 0)
+    if not data or status != 0:
+        raise RuntimeError(f"a snapshot scan worker died without a result (wait status {status})")
+    try:
+        result = pickle.loads(data)
+    except Exception as exc:
+        raise RuntimeError(f"a snapshot scan worker sent a broken result: {exc}") from None
     if result[0] == "ok":
         return list(result[1])
     if result[0] == "error":
