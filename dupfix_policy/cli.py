@@ -109,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--hook", action="store_true", help="pre-commit mode: skip files no loader recognises")
     check.add_argument(
+        "--strict-inputs", action="store_true",
+        help="fail (exit 3) where an input can't be shown complete, e.g. a snapshot without an end record",
+    )  # fmt: skip
+    check.add_argument(
         "--baseline", metavar="FILE", help="report only findings not in this baseline (the rest: suppressed)"
     )
     check.add_argument(
@@ -137,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="report format (text, json, sarif, csv, html, ...; auto); NAME=PATH writes to a file; repeatable",
     )  # fmt: skip
     audit.add_argument("--fail-on", choices=("error", "warning", "never"), help="lowest severity that fails")
+    audit.add_argument(
+        "--strict-inputs", action="store_true",
+        help="fail (exit 3) where an input can't be shown complete, e.g. a snapshot without an end record",
+    )  # fmt: skip
     audit.add_argument("--emit-plan", metavar="FILE", help="write the suggested resolutions as a native plan")
     audit.add_argument("--emit-ldif", metavar="FILE", help="write their on-prem AD part as LDIF for ldifde")
 

@@ -63,6 +63,7 @@ class Settings:
     cache: str | None = None  # sync --cache / config `cache`: the state cache file
     max_age: float | None = None  # --max-age: oldest cache:PATH state accepted, in seconds
     refresh: bool = False  # --refresh: sync cache:PATH sources first
+    strict_inputs: bool = False  # --strict-inputs: what would be a note about an input's completeness fails
 
 
 def resolve(args: argparse.Namespace) -> Settings:
@@ -97,6 +98,7 @@ def resolve(args: argparse.Namespace) -> Settings:
         cache=getattr(s, "cache", None),
         max_age=getattr(args, "max_age", None),
         refresh=bool(getattr(args, "refresh", False)),
+        strict_inputs=bool(getattr(args, "strict_inputs", False)),
     )
 
 
@@ -120,7 +122,8 @@ def open_sources(specs: Sequence[str], registry: Registry, settings: Settings) -
         )
     options: dict[str, Any] = {"graph_url": settings.graph_url, "base_dir": settings.base_dir,
                                "timeout": settings.timeout, "quiet": settings.quiet, "debug": settings.debug,
-                               "max_age": settings.max_age, "refresh": settings.refresh}
+                               "max_age": settings.max_age, "refresh": settings.refresh,
+                               "strict_inputs": settings.strict_inputs}
     sources: list[StateSource] = []
     for spec in specs:
         scheme = scheme_of(spec)
