@@ -88,3 +88,80 @@ def test_end_record_count_that_disagrees_with_the_lines_is_state_unavailable(wor
     path.write_text("".join(lines[:2] + lines[3:]), encoding="utf-8")  # one object line lost
     with pytest.raises(StateUnavailableError, match="end record says 5 objects"):
         list(SnapshotSource(str(path)).scan())
+
+
+# --- the state cache ---------------------------------------------------------------------------
+
+SYNCED_AT = "2026-11-26T08:00:00Z"
+
+
+@pytest.fixture
+def cache_file(workdir, monkeypatch) -> Path:
+    import io
+
+    from dupfix_policy.sources.cache_sync import sync
+
+    monkeypatch.setenv("DUPFIX_NOW", SYNCED_AT)
+    snapshot = workdir / "t.jsonl"
+    _export(snapshot)
+    path = workdir / "state.db"
+    source = SnapshotSource(str(snapshot))
+    sync(str(path), [source], out=io.StringIO())
+    source.close()
+    return path
+
+
+def _damage(path: Path, *statements: str) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    for sql in statements:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+
+
+def _check_cache(path: Path) -> int:
+    """Check a plan that takes user0's UPN, so the look-up has to read that cached object."""
+    plan = path.parent / "touch.yaml"
+    plan.write_text(PLAN.replace("quinn", "user0"), encoding="utf-8")
+    return cli.main(["check", str(plan), "--source", f"cache:{path}", "--format", "json"])
+
+
+def test_cache_read_right_after_its_sync_finds_the_duplicate(cache_file) -> None:
+    assert _check_cache(cache_file) == 1
+
+
+def test_cache_synced_in_the_future_is_stale(cache_file, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DUPFIX_NOW", "2026-11-25T08:00:00Z")
+    assert _check_cache(cache_file) == 3
+    assert "synced in the future" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("damage", "what"),
+    [
+        ("UPDATE meta SET value = '{not json' WHERE name = 'tenant'", "bad tenant metadata JSON"),
+        ("UPDATE sources SET directories = 'null'", "null directories"),
+        ("UPDATE sources SET synced_at = 'yesterday'", "a synced_at that is no time"),
+        ("UPDATE objects SET record = 'null'", "null records"),
+        ("""UPDATE objects SET record = '{"id": "x"}'""", "kind-less records"),
+        ("DROP TABLE keys", "a dropped table"),
+        ("UPDATE objects SET record = CAST(X'7b22ff22' AS TEXT)", "invalid UTF-8"),
+    ],
+)
+def test_damaged_cache_contents_are_exit_2_or_3_never_4(cache_file, capsys, damage, what) -> None:
+    _damage(cache_file, damage)
+    assert _check_cache(cache_file) in (2, 3), what
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "cache" in err
+
+
+def test_malformed_cache_page_is_exit_2_or_3_never_4(cache_file, capsys) -> None:
+    data = bytearray(cache_file.read_bytes())
+    page = 4096
+    for offset in range(page, len(data), page):  # every page after the first: b-tree headers gone
+        data[offset : offset + 64] = b"\xff" * 64
+    cache_file.write_bytes(bytes(data))
+    assert _check_cache(cache_file) in (2, 3)
+    assert "internal error" not in capsys.readouterr().err
