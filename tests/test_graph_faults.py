@@ -141,3 +141,13 @@ def test_an_endpoint_nobody_answers_on_is_exit_3(graph, tmp_path, capsys):
         port = s.getsockname()[1]
     assert check(tmp_path, CLEAN, "--graph-url", f"http://127.0.0.1:{port}/v1.0") == 3
     assert "ConnectError" in capsys.readouterr().err
+
+
+def test_an_answer_with_proxy_addresses_as_a_string_is_exit_3(graph, tmp_path, capsys):
+    directory = Directory.of([user("alice@contoso.com")], TENANT)
+    users = directory.collections["users"]
+    record = dict(users.records[0], proxyAddresses="SMTP:alice@contoso.com")
+    users.replace_all([record])
+    graph.directory = directory
+    assert check(tmp_path, DUPLICATE) == 3
+    assert "proxyAddresses should be a list of strings" in capsys.readouterr().err
