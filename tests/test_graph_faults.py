@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from graph_support import TENANT, user
 from graphfake import Directory, Fault
 
@@ -151,3 +153,15 @@ def test_an_answer_with_proxy_addresses_as_a_string_is_exit_3(graph, tmp_path, c
     graph.directory = directory
     assert check(tmp_path, DUPLICATE) == 3
     assert "proxyAddresses should be a list of strings" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("retry_after", [0, -5])
+def test_retry_after_of_zero_or_less_backs_off_instead_of_asking_again_at_once(graph, tmp_path, monkeypatch, retry_after):
+    from dupfix_policy.sources import graph_http
+
+    monkeypatch.setattr(graph_http, "THROTTLE_BACKOFF_S", 1.5)
+    with_alice(graph)
+    graph.inject(Fault("/$batch", status=429, retry_after=retry_after, where="http"))
+    started = time.monotonic()
+    assert check(tmp_path, DUPLICATE) == 1
+    assert time.monotonic() - started >= 1.5
