@@ -155,6 +155,11 @@ def opened(specs: Sequence[str], registry: Registry, settings: Settings) -> Iter
 
 def _head(path: str) -> bytes:
     try:
+        if not os.path.isfile(path):  # a FIFO would block the open, a device never end
+            raise UserInputError(
+                "not a regular file (a device, FIFO or socket)", location=Location(path),
+                hint="save the plan to a file and name that",
+            )  # fmt: skip
         with open(path, "rb") as fh:
             return fh.read(HEAD_BYTES)
     except OSError as exc:
@@ -206,6 +211,9 @@ def collect_plans(
             found = 0
             for file in _walk(path):
                 file = _display(file)
+                if not os.path.isfile(file):
+                    notes.append(f"skipped {file}: not a regular file")
+                    continue
                 fmt = _detect(file, registry)
                 if fmt is None:
                     notes.append(f"skipped {file}: no plan format recognises it")

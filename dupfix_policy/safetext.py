@@ -11,6 +11,7 @@ visible escapes, `##vso[` / `##[` lose their meaning, and a line can't start wit
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 
@@ -39,7 +40,5 @@ def clean(text: object) -> str:
 
 def say(message: str) -> None:
     """One `dupfix: …` line on stderr, cleaned; a closed stderr never changes the exit code."""
-    try:
+    with contextlib.suppress(OSError):
         print(clean(message), file=sys.stderr)
-    except (BrokenPipeError, OSError):
-        pass

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from graph_support import TENANT, user
 from graphfake import Directory, Fault
 

@@ -8,7 +8,6 @@ for this command those three names are bound to the audit result; every other re
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass, field
 
 from ..interfaces import Reporter

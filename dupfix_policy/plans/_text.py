@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from ..documents import decode
+from ..documents import decode, read_file
 from ..errors import UserInputError
 from ..model import Location
 
@@ -21,19 +21,8 @@ _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_U
 
 
 def read_bytes(path: str, kind: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except IsADirectoryError:
-        raise UserInputError(f"the {kind} path is a directory, not a file", location=Location(path)) from None
-    except FileNotFoundError:
-        raise UserInputError(
-            f"{kind} file not found", location=Location(path), hint="check the path"
-        ) from None
-    except OSError as exc:
-        raise UserInputError(
-            f"cannot read the {kind} file: {exc.strerror or exc}", location=Location(path)
-        ) from None
+    """A plan file's bytes: regular files only, size-capped (`documents.read_file`)."""
+    return read_file(path, kind=kind)
 
 
 def bomless_utf16(raw: bytes) -> str | None:
