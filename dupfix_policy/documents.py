@@ -20,7 +20,7 @@ import re
 import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -127,13 +127,13 @@ DEFAULT_LIMIT = 512 * MB  # plans: a 1e6-row import is ~150 MB
 LIMITS = {"config": 4 * MB, "policy": 16 * MB, "baseline": 256 * MB}
 
 
-def read_file(path: str, *, kind: str, limit: int = DEFAULT_LIMIT) -> bytes:
-    """The bytes of a regular file of at most `limit` bytes, else exit 2 saying which rule it broke.
+def open_regular(path: str, *, kind: str, limit: int = DEFAULT_LIMIT) -> BinaryIO:
+    """A binary file handle on a regular file of at most `limit` bytes, else exit 2 saying why.
 
     Why: a path in a repository or a flag can name /dev/zero, /dev/stdin or a FIFO, which would
-    make `read()` run forever, block, or fill memory. Only regular files are read (checked before
-    opening, so a FIFO's open can't block, and again on the open file), and never more than
-    `limit` bytes, however large the file grows meanwhile.
+    make `read()` run forever, block, or fill memory. Only regular files are opened (checked before
+    opening, so a FIFO's open can't block, and again on the open file); `read_limited` then never
+    reads more than `limit` bytes, however large the file grows meanwhile.
     """
     try:
         st = os.stat(path)
@@ -152,23 +152,47 @@ def read_file(path: str, *, kind: str, limit: int = DEFAULT_LIMIT) -> bytes:
             f"the {kind} path is not a regular file (a device, FIFO or socket)",
             location=Location(path), hint=f"save the {kind} to a file and name that",
         )  # fmt: skip
-    too_big = UserInputError(
+    if st.st_size > limit:
+        raise too_large(path, kind, limit)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        handle = os.fdopen(fd, "rb")
+    except OSError as exc:
+        raise UserInputError(f"cannot read the {kind} file: {exc.strerror or exc}", location=Location(path)) from None
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise UserInputError(f"the {kind} path is not a regular file", location=Location(path))
+    return handle
+
+
+def too_large(path: str, kind: str, limit: int) -> UserInputError:
+    return UserInputError(
         f"the {kind} file is larger than {limit // MB} MB, more than dupfix reads",
         location=Location(path), hint=f"is this really a {kind} file? split it into smaller files",
     )  # fmt: skip
-    if st.st_size > limit:
-        raise too_big
+
+
+def read_limited(handle: BinaryIO, path: str, *, kind: str, limit: int = DEFAULT_LIMIT, size: int = 1 << 20) -> bytes:
+    """The rest of `handle`, refusing more than `limit` bytes; `size` is the expected length."""
+    chunks, total = [], 0
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise UserInputError(f"the {kind} path is not a regular file", location=Location(path))
-            raw = handle.read(limit + 1)
+        while total <= limit:  # sized by the file, not the cap: read(limit) would allocate it
+            chunk = handle.read(min(limit + 1 - total, max(size + 1 - total, 1 << 20)))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
     except OSError as exc:
         raise UserInputError(f"cannot read the {kind} file: {exc.strerror or exc}", location=Location(path)) from None
-    if len(raw) > limit:
-        raise too_big
-    return raw
+    if total > limit:
+        raise too_large(path, kind, limit)
+    return b"".join(chunks)
+
+
+def read_file(path: str, *, kind: str, limit: int = DEFAULT_LIMIT) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes (`open_regular`)."""
+    with open_regular(path, kind=kind, limit=limit) as handle:
+        return read_limited(handle, path, kind=kind, limit=limit, size=os.fstat(handle.fileno()).st_size)
 
 
 def load_document(path: str, *, kind: str, allow_empty: bool = False) -> Document:
