@@ -21,6 +21,7 @@ DN when there is no DN column, so sAMAccountNames are checked within the right A
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -218,7 +219,32 @@ def _attribute_of(name: str, mapping: dict[str, str], where: Location) -> str | 
             f"`columnMappings: {{{NAME}: {{{name!r}: {suggestion}}}}}` "
             "(or to any other name to carry it unchecked)",
         )
+    if looks_like_an_address(name):
+        raise UserInputError(
+            f"column `{name}` looks like an address or UPN column, but it is no attribute dupfix knows",
+            location=where,
+            hint="say what it holds in .dupfix.yaml, e.g. "
+            f"`columnMappings: {{{NAME}: {{{name!r}: userPrincipalName}}}}` (or mail, proxyAddresses, "
+            "targetAddress); map it to any other name (e.g. notes) to carry it unchecked",
+        )
     return attribute
+
+
+_ADDRESS_WORDS = frozenset({"upn", "smtp", "sip", "x500", "proxy", "proxies", "email", "emails", "mail", "mails"})
+_ADDRESS_PHRASES = ("userprincipal", "principalname", "logonname", "emailaddress", "targetaddress", "smtpaddress")
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def looks_like_an_address(name: str) -> bool:
+    """A header such as `UPN`, `Email Address`, `SMTP`, `User logon name`: an unmapped identity column.
+
+    Why: a column dupfix doesn't know is carried unchecked, so `UPN` read as a custom attribute
+    would let every duplicate UPN in the file through. Real AD attribute names with such words
+    (`msExchMailboxGuid`, `msRTCSIP-PrimaryUserAddress`) are split into words and don't match.
+    """
+    words = {w.lower() for w in _WORD.findall(name)}
+    squeezed = _squeeze(name)
+    return bool(words & _ADDRESS_WORDS) or any(p in squeezed for p in _ADDRESS_PHRASES)
 
 
 def escape_rdn(value: str) -> str:
