@@ -95,3 +95,20 @@ def test_command_line_report_path_may_point_anywhere(workdir, tmp_path_factory) 
     plan.write_text(CLEAN_PLAN, encoding="utf-8")
     assert cli.main(["check", str(plan), "--source", "none", "--format", f"json={elsewhere}"]) == 0
     assert elsewhere.exists()
+
+
+def test_audit_text_report_escapes_hostile_directory_values(workdir, capsys) -> None:
+    from conftest import entra_user
+
+    from dupfix_policy.sources.snapshot_writer import write_snapshot
+
+    hostile = "x\n::error::pwned ##vso[task.complete]"
+    objects = [
+        entra_user(f"a{hostile}@contoso.com", id="a", displayName=hostile, proxyAddresses=("SMTP:shared@contoso.com",)),
+        entra_user("b@contoso.com", id="b", displayName=hostile, proxyAddresses=("smtp:shared@contoso.com",)),
+    ]
+    write_snapshot(str(workdir / "t.jsonl"), objects, None, None, ["entra"])
+    assert cli.main(["audit", "--source", f"snapshot:{workdir / 't.jsonl'}", "--format", "text", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "shared@contoso.com" in out and "pwned" in out
+    _assert_safe(out)
