@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from .model import DirectoryObject, Target
+from .projection import DEFAULT_SYNC, SyncRules, dn_parts, project
 
 # Key namespaces. A key is "<namespace>:<normalised value>".
 UPN = "upn"
@@ -25,6 +26,9 @@ ANCHOR = "anchor"
 SID = "sid"
 ID = "id"
 DN = "dn"
+# AD's own uniqueness, under AD's comparison (docs/semantics.md "How values compare"):
+ADUPN = "adupn"  # userPrincipalName, forest-wide
+ADDN = "addn"  # the object's DN: its RDN in its container
 
 CLAIM_ATTRIBUTES: tuple[str, ...] = (
     "userPrincipalName",
@@ -46,6 +50,22 @@ class Claim:
     attribute: str
     value: str
     via: str = "attribute"  # "attribute" | "quarantine"
+    # The value as the object holds it when sync writes another one into Entra ID (a UPN moved to
+    # the initial domain, an alias derived from an address): findings point at this one.
+    written: str | None = None
+    derived: bool = False  # sync derives it; the plan did not write it
+
+
+def ad_fold(value: str) -> str:
+    """AD's comparison for the values it keeps unique itself (UPN, sAMAccountName, RDN).
+
+    AD compares these without case, without non-spacing marks (`müller` = `muller`, KB 938447),
+    without width (full-width letters = half-width) and with `ß` = `ss`: NFKD, marks dropped,
+    casefolded, NFKC. Entra-side keys keep `fold()`: Entra compares case-insensitively only.
+    """
+    text = unicodedata.normalize("NFKD", value.strip())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return unicodedata.normalize("NFKC", text.casefold()).casefold()
 
 
 def fold(value: str) -> str:
@@ -85,7 +105,9 @@ def proxy_key(address: str) -> str | None:
 def target_address_key(address: str) -> str:
     parts = split_proxy(address)
     kind, value = parts if parts is not None else ("smtp", address)
-    return f"{TARGET}:{kind}:{fold(value)}"
+    # A targetAddress is an address like any other: UPN, proxyAddresses, mail and targetAddress
+    # may not overlap between two objects (docs/semantics.md "Claim keys").
+    return f"{PROXY}:{kind}:{fold(value)}"
 
 
 def alias_key(nickname: str) -> str:
@@ -93,7 +115,20 @@ def alias_key(nickname: str) -> str:
 
 
 def sam_key(domain: str, sam: str) -> str:
-    return f"{SAM}:{fold(domain)}\\{fold(sam)}"
+    return f"{SAM}:{fold(domain)}\\{ad_fold(sam)}"
+
+
+def ad_upn_key(upn: str) -> str:
+    return f"{ADUPN}:{ad_fold(upn)}"
+
+
+def ad_dn_key(dn: str) -> str:
+    """An AD object's name in its container, under AD's comparison (`CN=Jörg` = `cn=jorg`)."""
+    parts = []
+    for part in dn_parts(dn):
+        name, _, value = part.partition("=")
+        parts.append(f"{name.strip().lower()}={ad_fold(value)}")
+    return f"{ADDN}:{','.join(parts)}"
 
 
 def anchor_key(anchor: str) -> str:
@@ -164,12 +199,22 @@ def _values(value: object) -> tuple[str, ...]:
 
 
 def is_mail_enabled_group(obj: DirectoryObject) -> bool:
+    """`mailEnabled: true` or a Microsoft 365 (`Unified`) group; when `mailEnabled` is not given at
+    all (AD groups, most plan formats), a group with `mail` or `proxyAddresses` is mail-enabled:
+    that is what Exchange gives a mail-enabled group (docs/semantics.md "Mail-enabled groups")."""
     if obj.kind != "group":
         return False
-    if obj.get("mailEnabled") is True:
+    enabled = obj.get("mailEnabled")
+    if isinstance(enabled, str):
+        enabled = {"true": True, "false": False}.get(enabled.strip().lower())
+    if enabled is True:
         return True
     types = _values(obj.get("groupTypes"))
-    return any(t.lower() == "unified" for t in types)
+    if any(t.lower() == "unified" for t in types):
+        return True
+    if enabled is None:
+        return bool(_values(obj.get("mail")) or _values(obj.get("proxyAddresses")))
+    return False
 
 
 def is_guest(attributes: dict | object) -> bool:
@@ -179,45 +224,82 @@ def is_guest(attributes: dict | object) -> bool:
     return "#ext#" in str(get("userPrincipalName", "") or "").lower()
 
 
-def claims_of(obj: DirectoryObject) -> Iterator[Claim]:
-    """Every key this object holds against others (DESIGN.md "Claims").
+def claims_of(obj: DirectoryObject, sync: SyncRules | None = None) -> Iterator[Claim]:
+    """Every key this object holds against others (docs/semantics.md "Claim keys").
 
-    A soft-deleted user holds no UPN (Entra rewrites it) but keeps its addresses. Quarantined values
-    are held as if active. Anchors and SIDs are claimed only by Entra objects: on an AD object they
-    are what links it to its Entra twin, never a duplicate of it.
+    Entra objects hold their own values. AD objects hold AD's unique values under AD's comparison
+    (`adupn:`, `sam:`, `addn:`) and, when in sync scope, the values Entra Connect will write into
+    Entra ID (`projection.project`): never their raw AD values. A soft-deleted user holds no UPN
+    (Entra rewrites it) but keeps its addresses. Quarantined values are held as if active.
     """
+    if obj.directory == "ad":
+        yield from _ad_claims(obj, sync or DEFAULT_SYNC)
+        return
     attrs = obj.attributes
     active = obj.state == "active"
     if obj.kind == "user" and active:
         for upn in _values(attrs.get("userPrincipalName")):
             yield Claim(upn_key(upn), "userPrincipalName", upn)
-    for address in _values(attrs.get("proxyAddresses")):
-        key = proxy_key(address)
-        if key is not None:
-            yield Claim(key, "proxyAddresses", address)
-    for mail in _values(attrs.get("mail")):
-        yield Claim(smtp_key(mail), "mail", mail)
-    for target in _values(attrs.get("targetAddress")):
-        yield Claim(target_address_key(target), "targetAddress", target)
+    yield from _address_claims(attrs.get("proxyAddresses"), attrs.get("mail"), attrs.get("targetAddress"))
     if obj.kind == "user" or is_mail_enabled_group(obj):
         for nick in _values(attrs.get("mailNickname")):
             yield Claim(alias_key(nick), "mailNickname", nick)
-    if obj.directory == "ad":
-        domain = domain_of_dn(str(attrs.get("distinguishedName") or ""))
-        if domain:
-            for sam in _values(attrs.get("sAMAccountName")):
-                yield Claim(sam_key(domain, sam), "sAMAccountName", sam)
-    else:
-        for anchor in _values(attrs.get("onPremisesImmutableId")):
-            yield Claim(anchor_key(anchor), "onPremisesImmutableId", anchor)
-        for sid in _values(attrs.get("onPremisesSecurityIdentifier")):
-            yield Claim(sid_key(sid), "onPremisesSecurityIdentifier", sid)
+    for anchor in _values(attrs.get("onPremisesImmutableId")):
+        yield Claim(anchor_key(anchor), "onPremisesImmutableId", anchor)
+    for sid in _values(attrs.get("onPremisesSecurityIdentifier")):
+        yield Claim(sid_key(sid), "onPremisesSecurityIdentifier", sid)
+    yield from _quarantine_claims(obj)
+
+
+def _address_claims(proxies: object, mail: object, targets: object) -> Iterator[Claim]:
+    for address in _values(proxies):
+        key = proxy_key(address)
+        if key is not None:
+            yield Claim(key, "proxyAddresses", address)
+    for value in _values(mail):
+        yield Claim(smtp_key(value), "mail", value)
+    for target in _values(targets):
+        yield Claim(target_address_key(target), "targetAddress", target)
+
+
+def _quarantine_claims(obj: DirectoryObject) -> Iterator[Claim]:
     for q in obj.quarantined:
         if q.property.lower() == "userprincipalname":
             yield Claim(upn_key(q.value), "userPrincipalName", q.value, "quarantine")
         else:
             key = proxy_key(q.value) or smtp_key(q.value)
             yield Claim(key, "proxyAddresses", q.value, "quarantine")
+
+
+def _ad_claims(obj: DirectoryObject, sync: SyncRules) -> Iterator[Claim]:
+    attrs = obj.attributes
+    dn = str(attrs.get("distinguishedName") or "")
+    if obj.kind == "user":
+        for upn in _values(attrs.get("userPrincipalName")):
+            yield Claim(ad_upn_key(upn), "userPrincipalName", upn)
+    domain = domain_of_dn(dn)
+    if domain:
+        for sam in _values(attrs.get("sAMAccountName")):
+            yield Claim(sam_key(domain, sam), "sAMAccountName", sam)
+    if dn.strip():
+        yield Claim(ad_dn_key(dn), "distinguishedName", dn)
+    if not sync.in_scope(obj):
+        return
+    p = project(obj, sync)
+    if p.upn:
+        written = p.upn_written if p.upn_written != p.upn else None
+        yield Claim(upn_key(p.upn), sync.upn_source, p.upn, written=written)
+    yield from _address_claims(p.proxies, p.mail, p.target_addresses)
+    if p.nickname and (obj.kind == "user" or is_mail_enabled_group(obj)):
+        yield Claim(alias_key(p.nickname), "mailNickname", p.nickname, derived=p.nickname_derived)
+    if p.anchor:
+        consistency = next(iter(_values(attrs.get("mS-DS-ConsistencyGuid"))), None)
+        if consistency and sync.source_anchor != "objectGUID":
+            yield Claim(anchor_key(p.anchor), "mS-DS-ConsistencyGuid", p.anchor, written=consistency)
+        else:
+            guid = next(iter(_values(attrs.get("objectGUID"))), None)
+            yield Claim(anchor_key(p.anchor), "objectGUID", p.anchor, written=guid)
+    yield from _quarantine_claims(obj)
 
 
 def link_keys_of(obj: DirectoryObject) -> set[str]:
@@ -230,6 +312,8 @@ def link_keys_of(obj: DirectoryObject) -> set[str]:
                 immutable = guid_to_immutable_id(guid)
                 if immutable:
                     keys.add(anchor_key(immutable))
+        for anchor in _values(attrs.get("sourceAnchor")):
+            keys.add(anchor_key(anchor))
         for sid in _values(attrs.get("objectSid")):
             keys.add(sid_key(sid))
     else:

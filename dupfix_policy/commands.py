@@ -64,6 +64,7 @@ class Settings:
     max_age: float | None = None  # --max-age: oldest cache:PATH state accepted, in seconds
     refresh: bool = False  # --refresh: sync cache:PATH sources first
     strict_inputs: bool = False  # --strict-inputs: what would be a note about an input's completeness fails
+    sync: dict[str, Any] | None = None  # `.dupfix.yaml` sync: the tenant's Entra Connect set-up
 
 
 def resolve(args: argparse.Namespace) -> Settings:
@@ -99,6 +100,7 @@ def resolve(args: argparse.Namespace) -> Settings:
         max_age=getattr(args, "max_age", None),
         refresh=bool(getattr(args, "refresh", False)),
         strict_inputs=bool(getattr(args, "strict_inputs", False)),
+        sync=dict(getattr(s, "sync", None) or {}),
     )
 
 
@@ -333,7 +335,7 @@ def cmd_check(args: argparse.Namespace, registry: Registry) -> int:
     settings = resolve(args)
     outputs = _outputs(settings.formats, registry)
     plans, notes = collect_plans(args.paths, registry, args.plan_format, args.hook, settings.plan_options)
-    policy = load_policy(settings.policy, base_dir=settings.base_dir)
+    policy = load_policy(settings.policy, base_dir=settings.base_dir).with_sync(settings.sync)
     _check_policy_rules(policy, registry)
     baseline = _load_baseline(args)
     if not plans:

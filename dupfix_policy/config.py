@@ -55,6 +55,7 @@ _FILE_KEYS = {
     "formats": "formats",
     "columnMappings": "column_mappings",
     "csv": "csv",
+    "sync": "sync",
 }
 _SPEC_START = re.compile(r"^[a-z][a-z0-9+.-]*(?::|$)")
 
@@ -77,6 +78,7 @@ class Settings:
     formats: tuple[str, ...] = ()
     column_mappings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     csv: Mapping[str, str] = field(default_factory=dict)  # CSV plans: separator, valueSeparator, encoding
+    sync: Mapping[str, Any] = field(default_factory=dict)  # Entra Connect set-up (projection.SyncRules)
     config_path: str | None = None
     base_dir: str = "."
     origins: Mapping[str, str] = field(default_factory=dict)

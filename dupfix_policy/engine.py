@@ -44,6 +44,7 @@ from .model import (
     RuleInfo,
     Tenant,
 )
+from .projection import DEFAULT_SYNC, SyncRules, project
 from .simulation import ChangeEffect, Simulation, TargetProblem, planned_object, simulate, updated_object
 
 LOOKUP_ROUNDS = 4
@@ -60,6 +61,12 @@ class Rival:
     changes: tuple[Change, ...] = ()  # plan changes that gave it the key; empty: it held it already
     deleted_by: Change | None = None  # the plan change that sent it to the recycle bin
     released_by: tuple[Change, ...] = ()
+    # What people know the holder by today (before the plan renames it); None: a planned object.
+    current_name: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.current_name or self.identity.name
 
     @property
     def state(self) -> str:
@@ -78,7 +85,7 @@ class Rival:
             state=self.identity.state,
             attribute=self.holding.first.attribute,
             via=via,
-            name=self.identity.name,
+            name=self.name,
             change=ChangeRef.of(change) if change is not None else None,
         )
 
@@ -95,6 +102,8 @@ class AddedClaim:
     cross_rivals: tuple[Rival, ...]  # holders of the same address as UPN <-> smtp:
     released_from: tuple[Rival, ...]  # held it before; a plan change took it away
     soft_match: Rival | None = None
+    # Identities that hold this change's UPN in AD (adupn:): AD refuses the value before sync.
+    ad_rivals: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +130,21 @@ class DerivedAddress:
 
 
 @dataclass(frozen=True, slots=True)
+class RestoreOrder:
+    """A restore that takes back a value another identity still holds at that point of the plan.
+
+    The plan frees it later, so the final state is clean, but changes are applied in order: the
+    restore runs first and fails (or loses the value to quarantine) unless the order changes.
+    """
+
+    change: Change
+    key: str
+    claim: Claim
+    holders: tuple[Rival, ...]
+    freed_by: tuple[Change, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class UnresolvedTarget:
     change: Change
     problem: TargetProblem
@@ -140,6 +164,7 @@ class CheckContext:
     touched: list[TouchedConflict] = field(default_factory=list)
     derived: list[DerivedAddress] = field(default_factory=list)
     unresolved: list[UnresolvedTarget] = field(default_factory=list)
+    restore_order: list[RestoreOrder] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -155,9 +180,12 @@ def _with_cross(keys: Iterable[str]) -> set[str]:
     return out
 
 
-def _moera_nickname(change: Change, obj: DirectoryObject) -> str | None:
+def _moera_nickname(change: Change, obj: DirectoryObject, sync: SyncRules = DEFAULT_SYNC) -> str | None:
     if obj.kind != "user" or is_guest(obj.attributes):
         return None
+    if obj.directory == "ad":
+        # Entra's mailNickname for a synced user is the projected one (projection.project).
+        return project(obj, sync).nickname if sync.in_scope(obj) else None
     nick = obj.get("mailNickname")
     if nick:
         return str(nick).strip()
@@ -167,35 +195,38 @@ def _moera_nickname(change: Change, obj: DirectoryObject) -> str | None:
     return None
 
 
-def _plan_keys(changes: Sequence[Change], tenant: Tenant | None) -> set[str]:
+def _plan_keys(changes: Sequence[Change], tenant: Tenant | None, sync: SyncRules = DEFAULT_SYNC) -> set[str]:
     keys: set[str] = set()
     for change in changes:
         probe = planned_object(change, "probe")
-        keys |= {c.key for c in claims_of(probe)}
+        for rules in (sync, DEFAULT_SYNC):  # the projection, and the values as written
+            keys |= {c.key for c in claims_of(probe, rules)}
         for name, values in change.remove.items():
             probe_removed = DirectoryObject(
                 "probe", change.kind, change.directory, "active", {name: tuple(values)}
             )
             keys |= {c.key for c in claims_of(probe_removed)}
         if tenant and tenant.initial_domain and (change.op == "create" or "mailNickname" in change.set):
-            nick = _moera_nickname(change, probe)
+            nick = _moera_nickname(change, probe, sync)
             if nick:
                 keys.add(moera_key(nick, tenant.initial_domain))
     return _with_cross(keys)
 
 
 def gather_state(
-    sources: Sequence[StateSource], changes: Sequence[Change]
+    sources: Sequence[StateSource], changes: Sequence[Change], sync: SyncRules = DEFAULT_SYNC
 ) -> tuple[list[DirectoryObject], Tenant]:
     """Ask every source for what the plan touches, then widen to twins and targets' own keys."""
     tenant = _tenant_of(sources)
+    if tenant is not None:
+        sync = sync.with_tenant(tenant.initial_domain, tenant.verified_domains)
     targets = [c.target for c in changes if c.target is not None]
     changes_by_target: dict[str, list[Change]] = {}
     for c in changes:
         if c.target is not None:
             changes_by_target.setdefault(target_key(c.target), []).append(c)
     wanted_targets = set(changes_by_target)
-    keys = _plan_keys(changes, tenant)
+    keys = _plan_keys(changes, tenant, sync)
     found: dict[ObjectRef, DirectoryObject] = {}
     asked: set[str] = set()
     related_links: set[str] = set()
@@ -218,10 +249,10 @@ def gather_state(
             keys |= links
             if target_keys_of(obj) & (wanted_targets | related_links):
                 related_links |= links
-                keys |= _with_cross(c.key for c in claims_of(obj))
+                keys |= _with_cross(c.key for c in claims_of(obj, sync))
                 for tkey in target_keys_of(obj) & wanted_targets:
                     for change in changes_by_target[tkey]:
-                        keys |= _with_cross(c.key for c in claims_of(updated_object(obj, change)))
+                        keys |= _with_cross(c.key for c in claims_of(updated_object(obj, change, sync), sync))
         tenant = _tenant_of(sources) or tenant
     return sorted(found.values(), key=lambda o: o.ref), tenant or Tenant()
 
@@ -237,9 +268,20 @@ def _tenant_of(sources: Sequence[StateSource]) -> Tenant | None:
 # --- facts for the rules ----------------------------------------------------------------------
 
 
-def _primary_keys(obj: DirectoryObject) -> set[str]:
-    """Keys soft match compares: the UPN (users) and the primary SMTP address (domain.md §5)."""
+def _primary_keys(obj: DirectoryObject, sync: SyncRules = DEFAULT_SYNC) -> set[str]:
+    """Keys soft match compares: the UPN (users) and the primary SMTP address (domain.md §5),
+    of an AD object as sync projects them into Entra ID."""
     keys: set[str] = set()
+    if obj.directory == "ad":
+        p = project(obj, sync)
+        if obj.kind == "user" and p.upn:
+            keys.add(upn_key(p.upn))
+        primaries = [x for x in p.proxies if is_primary_smtp(x)]
+        if primaries:
+            keys.add(smtp_key(primaries[0].split(":", 1)[1]))
+        elif p.mail:
+            keys.add(smtp_key(p.mail))
+        return keys
     if obj.kind == "user" and obj.get("userPrincipalName"):
         keys.add(upn_key(str(obj.get("userPrincipalName"))))
     proxies = obj.get("proxyAddresses") or ()
@@ -251,8 +293,8 @@ def _primary_keys(obj: DirectoryObject) -> set[str]:
     return keys
 
 
-def _holds_as_primary(identity: IdentityView, key: str) -> bool:
-    return any(key in _primary_keys(o) for o in identity.objects)
+def _holds_as_primary(identity: IdentityView, key: str, sync: SyncRules = DEFAULT_SYNC) -> bool:
+    return any(key in _primary_keys(o, sync) for o in identity.objects)
 
 
 class _Facts:
@@ -268,6 +310,7 @@ class _Facts:
         if holding is None or view is None:
             return None
         deleted = self.sim.deleted_by.get(ident)
+        before = self.sim.before.identity(ident)
         return Rival(
             identity=view,
             holding=holding,
@@ -275,6 +318,7 @@ class _Facts:
             changes=tuple(e.change for e in self.sim.added_by.get((key, ident), ())),
             deleted_by=deleted.change if deleted is not None else None,
             released_by=tuple(e.change for e in self.sim.released_by.get((key, ident), ())),
+            current_name=before.name if before is not None else None,
         )
 
     def rivals(self, ident: int, key: str | None) -> tuple[Rival, ...]:
@@ -296,13 +340,15 @@ class _Facts:
             return matches
         sim = self.sim
         for effect in sim.effects:
-            if effect.change.op != "create" or effect.identity is None:
+            if effect.identity is None or effect.hard_match is not None:
+                continue
+            if effect.change.op != "create" and not effect.first_sync:
                 continue
             me = sim.after.identity(effect.identity)
             if me is None or me.state != "active":
                 continue
-            obj = me.objects[0]
-            for key in sorted(_primary_keys(obj)):
+            obj = next((o for o in me.objects if o.directory == effect.change.directory), me.objects[0])
+            for key in sorted(_primary_keys(obj, sim.sync)):
                 if key not in effect.added:
                     continue
                 for other in sim.after.holders(key):
@@ -318,7 +364,7 @@ class _Facts:
                             {"ad", "entra"} <= sim.covered
                             and them.ad_only
                             and not obj.get("onPremisesImmutableId")
-                            and _holds_as_primary(them, key)
+                            and _holds_as_primary(them, key, sim.sync)
                         )
                     if ok:
                         r = self.rival(other, key)
@@ -340,6 +386,13 @@ class _Facts:
             me = sim.after.identity(effect.identity)
             if me is None:
                 continue
+            ad_rivals = frozenset(
+                r.identity.key
+                for k in effect.added
+                if k.startswith("adupn:")
+                for r in self.rivals(effect.identity, k)
+                if r.state == "active"
+            )
             for key in sorted(effect.added):
                 if effect.identity not in sim.after.holders(key):
                     continue  # a later change in the plan took it away again
@@ -358,11 +411,12 @@ class _Facts:
                         change=effect.change,
                         identity=me,
                         claim=claim,
-                        predicted=(claim.attribute, fold(claim.value)) in effect.predicted,
+                        predicted=claim.derived or (claim.attribute, fold(claim.value)) in effect.predicted,
                         rivals=self.rivals(effect.identity, key),
                         cross_rivals=self.rivals(effect.identity, cross_key(key)),
                         released_from=tuple(released),
                         soft_match=match if match is not None and match.key == key else None,
+                        ad_rivals=ad_rivals,
                     )
                 )
         return out
@@ -388,6 +442,25 @@ class _Facts:
                 out.append(TouchedConflict(effect.change, key, claim, holders))
         return out
 
+    def restore_orders(self) -> list[RestoreOrder]:
+        sim = self.sim
+        out: list[RestoreOrder] = []
+        for effect in sim.effects:
+            if effect.identity is None or not effect.held_when_run:
+                continue
+            for key, idents in sorted(effect.held_when_run.items()):
+                later = [i for i in idents if i not in sim.after.holders(key)]
+                holders = tuple(r for i in later if (r := self.rival(i, key, index_after=False)) is not None)
+                if not holders or key not in effect.added:
+                    continue
+                freed = tuple(
+                    e.change
+                    for i in later
+                    for e in (*sim.released_by.get((key, i), ()), *([sim.deleted_by[i]] if i in sim.deleted_by else ()))
+                )
+                out.append(RestoreOrder(effect.change, key, effect.added[key], holders, freed))
+        return out
+
     def derived_addresses(self, tenant: Tenant) -> tuple[list[DerivedAddress], list[str]]:
         sim = self.sim
         wanted: list[tuple[ChangeEffect, IdentityView, str, str]] = []
@@ -400,7 +473,7 @@ class _Facts:
             if me is None or me.state != "active":
                 continue
             obj = next((o for o in me.objects if o.ref.id.startswith("plan:")), me.objects[0])
-            nick = _moera_nickname(change, obj)
+            nick = _moera_nickname(change, obj, sim.sync)
             if not nick:
                 continue
             if not tenant.initial_domain:
@@ -426,6 +499,16 @@ class _Facts:
         return out, notes
 
 
+def sync_rules(policy: object, tenant: Tenant | None = None) -> SyncRules:
+    """The policy's `sync:` settings (merged with `.dupfix.yaml`'s) and the tenant's domains."""
+    settings = getattr(policy, "sync", None) or {}
+    return SyncRules.from_settings(
+        settings,
+        tenant.initial_domain if tenant else None,
+        tenant.verified_domains if tenant else (),
+    )
+
+
 def build_context(
     changes: Sequence[Change],
     objects: Iterable[DirectoryObject],
@@ -434,7 +517,7 @@ def build_context(
     policy: object,
     today: dt.date | None = None,
 ) -> CheckContext:
-    sim = simulate(changes, objects, covered)
+    sim = simulate(changes, objects, covered, sync_rules(policy, tenant))
     facts = _Facts(sim, soft_match=bool(getattr(policy, "soft_match", True)))
     matches = facts.find_soft_matches()
     ctx = CheckContext(
@@ -447,6 +530,7 @@ def build_context(
     )
     ctx.added = facts.added_claims(matches)
     ctx.touched = facts.touched_conflicts()
+    ctx.restore_order = facts.restore_orders()
     ctx.derived, notes = facts.derived_addresses(tenant)
     ctx.notes.extend(notes)
     ctx.unresolved = [UnresolvedTarget(e.change, e.problem) for e in sim.effects if e.problem is not None]
@@ -586,7 +670,7 @@ def check(
 ) -> Report:
     """Judge every plan together: they are applied as one change set, so they must agree."""
     changes = tuple(c if c.plan else replace(c, plan=plan.path) for plan in plans for c in plan.changes)
-    objects, tenant = gather_state(sources, changes)
+    objects, tenant = gather_state(sources, changes, sync_rules(policy))
     covered = frozenset(d for s in sources for d in s.directories)
     today = today or dt.date.today()
     ctx = build_context(changes, objects, covered, tenant, policy, today)

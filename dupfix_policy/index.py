@@ -11,8 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .addresses import Claim, claims_of, link_keys_of, original_upn
+from .addresses import Claim, anchor_key, claims_of, link_keys_of, original_upn
 from .model import DIRECTORY_NAMES, DirectoryObject, ObjectRef
+from .projection import SyncRules, source_anchor
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +67,14 @@ class IdentityView:
         return all(o.directory == "ad" for o in self.objects)
 
 
-def link_twins(objects: Iterable[DirectoryObject]) -> dict[ObjectRef, int]:
-    """Group objects into identities: AD and Entra objects that share an anchor or SID.
+def link_twins(objects: Iterable[DirectoryObject], sync: SyncRules | None = None) -> dict[ObjectRef, int]:
+    """Group objects into identities: each Entra object joins the one AD object it is synced from.
 
-    Only AD-to-Entra links join identities. Two Entra objects with one anchor are a DUP008
-    duplicate, and two AD objects never share a GUID, so neither may be merged away here.
+    An Entra object is linked to the AD object whose source anchor is its `onPremisesImmutableId`,
+    else to one sharing another link key (a GUID, the SID). Only AD-to-Entra links join
+    identities, and an Entra object joins one AD object at most: two AD objects with one anchor
+    (a planned `mS-DS-ConsistencyGuid` taking another's) and two Entra objects with one anchor
+    are DUP008 duplicates, so neither may be merged away here.
     """
     objs = sorted(objects, key=lambda o: o.ref)
     parent: dict[ObjectRef, ObjectRef] = {o.ref: o.ref for o in objs}
@@ -82,18 +86,26 @@ def link_twins(objects: Iterable[DirectoryObject]) -> dict[ObjectRef, int]:
         return ref
 
     ad_by_link: dict[str, list[ObjectRef]] = defaultdict(list)
+    ad_by_anchor: dict[str, list[ObjectRef]] = defaultdict(list)
+    pinned = sync.source_anchor if sync is not None else None
     for o in objs:
         if o.directory == "ad":
             for k in link_keys_of(o):
                 ad_by_link[k].append(o.ref)
+            anchor = source_anchor(o, pinned)
+            if anchor:
+                ad_by_anchor[anchor_key(anchor)].append(o.ref)
     for o in objs:
         if o.directory != "entra":
             continue
-        for k in sorted(link_keys_of(o)):
-            for ad_ref in ad_by_link.get(k, ()):
-                a, b = find(o.ref), find(ad_ref)
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
+        links = sorted(link_keys_of(o))
+        chosen = next((ad_by_anchor[k][0] for k in links if ad_by_anchor.get(k)), None)
+        if chosen is None:
+            chosen = next((ad_by_link[k][0] for k in links if ad_by_link.get(k)), None)
+        if chosen is not None:
+            a, b = find(o.ref), find(chosen)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
     roots = sorted({find(r) for r in parent})
     number = {root: i for i, root in enumerate(roots)}
     return {ref: number[find(ref)] for ref in parent}
@@ -118,7 +130,12 @@ class Holding:
 class ClaimIndex:
     """key -> identities holding it, over a fixed set of objects grouped into identities."""
 
-    def __init__(self, objects: Mapping[ObjectRef, DirectoryObject], identity_of: Mapping[ObjectRef, int]):
+    def __init__(
+        self,
+        objects: Mapping[ObjectRef, DirectoryObject],
+        identity_of: Mapping[ObjectRef, int],
+        sync: SyncRules | None = None,
+    ):
         self.objects = objects
         self.identity_of = identity_of
         members: dict[int, list[DirectoryObject]] = defaultdict(list)
@@ -127,7 +144,7 @@ class ClaimIndex:
             obj = objects[ref]
             ident = identity_of[ref]
             members[ident].append(obj)
-            for claim in claims_of(obj):
+            for claim in claims_of(obj, sync):
                 held[claim.key][ident].append((ref, claim))
         self._members = {k: tuple(v) for k, v in members.items()}
         self._held = {

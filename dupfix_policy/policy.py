@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -69,8 +69,18 @@ class Policy:
     source: str = DEFAULT_PACK
     severities: Mapping[str, str] = field(default_factory=dict)
     soft_match: bool = True
+    # sync.upnSource / sourceAnchor / scope (projection.SyncRules.from_settings reads them)
+    sync: Mapping[str, Any] = field(default_factory=dict)
     exemptions: tuple[Exemption, ...] = ()
     rule_refs: tuple[tuple[str, Location], ...] = ()
+
+    def with_sync(self, settings: Mapping[str, Any] | None) -> Policy:
+        """This policy with `.dupfix.yaml`'s `sync:` keys over its own (the repository knows its
+        tenant's Entra Connect set-up better than a shared pack does)."""
+        if not settings:
+            return self
+        merged = {**self.sync, **{k: v for k, v in settings.items() if k != "softMatch"}}
+        return replace(self, sync=merged, soft_match=settings.get("softMatch", self.soft_match))
 
     def severity(self, info: RuleInfo, demoted: bool | int = False) -> str:
         """The configured severity of a rule, else its default; `demoted` lowers it that many steps."""
@@ -229,6 +239,7 @@ def _load_file(path: str, chain: tuple[str, ...], label: str | None = None) -> P
         source=label or path,
         severities=severities,
         soft_match=sync.get("softMatch", parent.soft_match if parent else True),
+        sync={**(parent.sync if parent else {}), **{k: v for k, v in sync.items() if k != "softMatch"}},
         exemptions=(*(parent.exemptions if parent else ()), *_exemptions(doc)),
         rule_refs=(*(parent.rule_refs if parent else ()), *_rule_refs(doc)),
     )

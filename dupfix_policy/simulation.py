@@ -27,7 +27,8 @@ from .addresses import (
     upn_key,
 )
 from .index import ClaimIndex, link_twins
-from .model import MULTI_VALUED, Change, DirectoryObject, ObjectRef, Quarantined
+from .model import MULTI_VALUED, Change, DirectoryObject, Location, ObjectRef, Quarantined
+from .projection import DEFAULT_SYNC, SyncRules, project, source_anchor
 
 DIRECTORY_NAMES = {"entra": "Entra ID", "ad": "on-prem AD"}
 
@@ -51,6 +52,10 @@ class ChangeEffect:
     touched: set[str] = field(default_factory=set)
     problem: TargetProblem | None = None
     predicted: set[tuple[str, str]] = field(default_factory=set)  # (attribute, folded value)
+    # Keys a restore takes back that other identities still held when it ran (freed later on).
+    held_when_run: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    first_sync: bool = False  # an AD object this change brings into sync scope (or a hard match)
+    hard_match: int | None = None  # the AD identity a cloud change hard-matched by its anchor
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class Simulation:
     deleted_by: Mapping[int, ChangeEffect]
     created: frozenset[int]
     covered: frozenset[str]
+    sync: SyncRules = DEFAULT_SYNC
 
 
 def planned_object(change: Change, object_id: str) -> DirectoryObject:
@@ -117,11 +123,12 @@ def _quarantine_key(q: Quarantined) -> str:
 class _State:
     """The mutable working copy the simulation edits; never leaves this module."""
 
-    def __init__(self, objects: Iterable[DirectoryObject]):
+    def __init__(self, objects: Iterable[DirectoryObject], sync: SyncRules = DEFAULT_SYNC):
+        self.sync = sync
         self.objects: dict[ObjectRef, DirectoryObject] = {}
         for obj in objects:
             self.objects.setdefault(obj.ref, obj)
-        self.identity_of: dict[ObjectRef, int] = link_twins(self.objects.values())
+        self.identity_of: dict[ObjectRef, int] = link_twins(self.objects.values(), sync)
         self.refs_of: dict[int, set[ObjectRef]] = defaultdict(set)
         for ref, ident in self.identity_of.items():
             self.refs_of[ident].add(ref)
@@ -159,16 +166,60 @@ class _State:
     def claims(self, identity: int) -> dict[str, Claim]:
         out: dict[str, Claim] = {}
         for obj in self.members(identity):
-            for c in claims_of(obj):
+            for c in claims_of(obj, self.sync):
                 out.setdefault(c.key, c)
         return out
+
+    def merge(self, source: int, into: int) -> None:
+        """One identity from two: a hard match joins a cloud object to its AD object."""
+        for ref in self.refs_of.pop(source, set()):
+            self.identity_of[ref] = into
+            self.refs_of[into].add(ref)
+
+    def held_by_others(self, identity: int, keys: Iterable[str]) -> dict[str, tuple[int, ...]]:
+        """Who else holds these keys right now (a restore checks this at its place in the plan)."""
+        wanted = set(keys)
+        out: dict[str, set[int]] = defaultdict(set)
+        for ref, obj in self.objects.items():
+            ident = self.identity_of.get(ref)
+            if ident is None or ident == identity or obj.state != "active":
+                continue
+            for c in claims_of(obj, self.sync):
+                if c.key in wanted:
+                    out[c.key].add(ident)
+        return {k: tuple(sorted(v)) for k, v in out.items()}
+
+    def hard_match_target(self, obj: DirectoryObject) -> int | None:
+        """The AD identity a cloud object's `onPremisesImmutableId` names, if it has no Entra twin yet.
+
+        Setting a cloud object's immutable id to an unsynced AD object's source anchor is the
+        documented hard match: sync joins the two into one identity (docs/semantics.md "Anchors").
+        """
+        anchors = {str(a).strip() for a in _as_tuple(obj.get("onPremisesImmutableId")) if str(a).strip()}
+        if obj.directory != "entra" or not anchors:
+            return None
+        found = {
+            self.identity_of[ref]
+            for ref, other in self.objects.items()
+            if other.directory == "ad" and source_anchor(other, self.sync.source_anchor) in anchors
+        }
+        if len(found) != 1:
+            return None
+        ident = next(iter(found))
+        mine = self.identity_of.get(obj.ref)
+        if any(o.directory == "entra" and o.ref != obj.ref for o in self.members(ident)) or ident == mine:
+            return None
+        return ident
 
     def new_identity(self) -> int:
         self.next_identity += 1
         return self.next_identity - 1
 
     def index(self) -> ClaimIndex:
-        return ClaimIndex(dict(self.objects), dict(self.identity_of))
+        return ClaimIndex(dict(self.objects), dict(self.identity_of), self.sync)
+
+    def in_scope(self, identity: int) -> bool:
+        return any(o.directory == "ad" and self.sync.in_scope(o) for o in self.members(identity))
 
 
 _WANTED_STATE = {"update": "active", "delete": "active", "restore": "soft-deleted"}
@@ -247,12 +298,12 @@ def _resolve(
     )
 
 
-def updated_object(obj: DirectoryObject, change: Change) -> DirectoryObject:
+def updated_object(obj: DirectoryObject, change: Change, sync: SyncRules = DEFAULT_SYNC) -> DirectoryObject:
     attrs = dict(obj.attributes)
-    before_keys = {c.key for c in claims_of(replace(obj, quarantined=()))}
+    before_keys = {c.key for c in claims_of(replace(obj, quarantined=()), sync)}
     _apply_values(attrs, change)
     updated = replace(obj, attributes=attrs)
-    gone = before_keys - {c.key for c in claims_of(replace(updated, quarantined=()))}
+    gone = before_keys - {c.key for c in claims_of(replace(updated, quarantined=()), sync)}
     removed_values = {fold(v) for vs in change.remove.values() for v in vs}
     # Keys of the removed values too: removing `smtp:x` on the AD twin releases the Entra
     # object's quarantined `smtp:x`, whose bare value alone would not match (audit fix plans).
@@ -268,19 +319,56 @@ def updated_object(obj: DirectoryObject, change: Change) -> DirectoryObject:
         )
         updated = replace(updated, quarantined=kept)
     if "proxyAddresses" in change.set or "userPrincipalName" in change.set:
-        wanted = {c.key for c in claims_of(replace(updated, quarantined=()))}
+        wanted = {c.key for c in claims_of(replace(updated, quarantined=()), sync)}
         updated = replace(
             updated, quarantined=tuple(q for q in updated.quarantined if _quarantine_key(q) in wanted)
         )
     return updated
 
 
+def resynced_twin(twin: DirectoryObject, before: DirectoryObject, after: DirectoryObject, sync: SyncRules) -> Change:
+    """What the next sync cycle writes into an AD object's Entra twin after an AD change.
+
+    Sync replaces what it wrote before: values the old projection gave and the new one doesn't
+    are removed, new ones added, single values replaced. What the cloud added on its own (the
+    MOERA, Exchange Online's addresses) stays. Returned as a change, so the twin's quarantined
+    values are released exactly as for a direct update.
+    """
+    old, new = project(before, sync), project(after, sync)
+    sets: dict[str, Any] = {}
+    for name, a, b in (
+        ("userPrincipalName", old.upn, new.upn),
+        ("mail", old.mail, new.mail),
+        ("mailNickname", old.nickname, new.nickname),
+    ):
+        if (a or "") != (b or "") and not (name == "userPrincipalName" and b is None):
+            sets[name] = b
+    if tuple(old.target_addresses) != tuple(new.target_addresses):
+        sets["targetAddress"] = new.target_addresses[0] if new.target_addresses else None
+    old_p = {fold(v): v for v in old.proxies}
+    new_p = {fold(v): v for v in new.proxies}
+    has = {fold(v) for v in _as_tuple(twin.get("proxyAddresses"))}
+    remove = tuple(v for k, v in old_p.items() if k not in new_p)
+    add = tuple(v for k, v in new_p.items() if k not in has)
+    # A new primary replaces the old one's case: only the prefix differs, so keep it simple.
+    return Change(
+        "update",
+        twin.kind,
+        Location("<sync>"),
+        directory="entra",
+        set=sets,
+        add={"proxyAddresses": add} if add else {},
+        remove={"proxyAddresses": remove} if remove else {},
+    )
+
+
 def simulate(
     changes: Sequence[Change],
     objects: Iterable[DirectoryObject],
     covered: frozenset[str],
+    sync: SyncRules = DEFAULT_SYNC,
 ) -> Simulation:
-    state = _State(objects)
+    state = _State(objects, sync)
     before = state.index()
     effects: list[ChangeEffect] = []
     added_by: dict[tuple[str, int], list[ChangeEffect]] = defaultdict(list)
@@ -299,8 +387,17 @@ def simulate(
             created.add(ident)
             obj = planned_object(change, f"plan:{change.plan or change.location.path}#{change.index}")
             state.put(obj, ident)
-            effect.identity = ident
-            effect.added = state.claims(ident)
+            matched = state.hard_match_target(obj)
+            if matched is not None:
+                claims_before = state.claims(matched)
+                state.merge(ident, matched)
+                created.discard(ident)
+                effect.identity = effect.hard_match = matched
+                effect.added = {k: c for k, c in state.claims(matched).items() if k not in claims_before}
+                effect.touched = set(claims_before)
+            else:
+                effect.identity = ident
+                effect.added = state.claims(ident)
         else:
             ident, problem = _resolve(state, change, covered)
             effect.problem = problem
@@ -310,9 +407,28 @@ def simulate(
             claims_before = state.claims(ident)
             members = state.members(ident)
             if change.op == "update":
+                was_in_scope = state.in_scope(ident)
+                synced = change.directory == "ad" and any(o.directory == "ad" for o in members)
                 for obj in members:
-                    if obj.state == "active":
-                        state.put(updated_object(obj, change))
+                    if obj.state != "active" or (synced and obj.directory != "ad"):
+                        continue
+                    new_obj = updated_object(obj, change, sync)
+                    state.put(new_obj)
+                    if synced:
+                        for twin in members:
+                            if twin.directory == "entra" and twin.state == "active":
+                                current = state.objects[twin.ref]
+                                resync = resynced_twin(current, obj, new_obj, sync)
+                                state.put(updated_object(current, resync, sync))
+                if synced and not was_in_scope and state.in_scope(ident):
+                    effect.first_sync = True
+                for obj in state.members(ident):
+                    matched = state.hard_match_target(obj)
+                    if matched is not None:
+                        state.merge(ident, matched)
+                        effect.identity = effect.hard_match = ident = matched
+                        effect.first_sync = True
+                        break
             elif change.op == "restore":
                 for obj in members:
                     if obj.state == "soft-deleted":
@@ -321,6 +437,7 @@ def simulate(
                         if orig:
                             attrs["userPrincipalName"] = orig
                         state.put(replace(obj, state="active", attributes=attrs))
+                effect.held_when_run = state.held_by_others(ident, state.claims(ident))
             elif change.op == "delete" and change.purge:
                 for obj in members:
                     if obj.state == "soft-deleted":
@@ -354,4 +471,5 @@ def simulate(
         deleted_by=deleted_by,
         created=frozenset(created),
         covered=covered,
+        sync=sync,
     )

@@ -28,7 +28,7 @@ def test_each_rule_example_fires_its_rule(plan: Path, capsys):
 
 def test_every_check_time_rule_has_an_example():
     named = {p.stem.split("-")[0] for p in RULE_PLANS}
-    expected = {f"DUP{n:03d}" for n in range(1, 15)} - {"DUP012"} | {"REF001"}
+    expected = {f"DUP{n:03d}" for n in range(1, 16)} - {"DUP012"} | {"REF001"}
     assert expected <= named
 
 
@@ -69,3 +69,27 @@ def test_pre_existing_conflict_alone_is_a_note_and_exits_0(capsys):
     )
     assert code == 0
     assert [(f["code"], f["severity"]) for f in report["findings"]] == [("DUP009", "note")]
+
+
+SYNC = EXAMPLES / "plans" / "sync"
+
+
+@pytest.mark.parametrize(
+    ("name", "exit_code", "expected"),
+    [
+        ("hard-match-passes", 0, []),
+        ("diacritic-duplicate-fails", 1, ["DUP001", "FMT004"]),
+        ("target-address-overlap-fails", 1, ["DUP002"]),
+        ("out-of-scope", 0, ["DUP011"]),  # everything in scope: a soft match, a warning
+    ],
+)
+def test_each_sync_example_gets_the_verdict_its_header_states(name, exit_code, expected, capsys):
+    code, report = check_json(str(SYNC / f"{name}.yaml"), capsys=capsys)
+    assert (code, sorted(f["code"] for f in report["findings"])) == (exit_code, expected)
+
+
+def test_an_ad_object_outside_the_configured_sync_scope_is_no_soft_match(capsys):
+    code = cli.main(["check", str(SYNC / "out-of-scope.yaml"), "--config", str(EXAMPLES / "sync-scope.dupfix.yaml"),
+                     "--format", "json"])  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert (code, report["findings"]) == (0, [])

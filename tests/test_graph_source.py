@@ -202,12 +202,15 @@ def test_without_organization_permission_the_tenant_is_unknown_and_the_report_sa
     assert any("Organization.Read.All" in n for n in report["notes"])
 
 
-def test_a_planned_target_address_is_reported_as_not_checked_without_an_ad_source(graph, tmp_path):
+def test_a_planned_target_address_is_judged_against_entra_addresses_through_graph(graph, tmp_path):
+    # a.smith@contoso.com is a proxy address of Entra user alice: a contact routing there collides.
+    graph.directory = Directory.of(TENANT_OBJECTS, TENANT)
     plan = tmp_path / "plan.yaml"
     plan.write_text("version: 1\nchanges:\n  - {op: create, kind: contact, set: {displayName: Ext, "
-                    "mail: ext@fabrikam.com, targetAddress: 'SMTP:ext@fabrikam.com'}}\n")  # fmt: skip
+                    "targetAddress: 'SMTP:a.smith@contoso.com'}}\n")  # fmt: skip
     report = check_json(str(plan), "--source", "graph", out=tmp_path / "r.json")
-    assert any(n.startswith("targetAddress: 1 value(s)") and "ldap://" in n for n in report["notes"])
+    found = [(f["code"], f["attribute"]) for f in report["findings"]]
+    assert ("DUP002", "targetAddress") in found
 
 
 def test_snapshot_from_graph_holds_every_object_and_the_tenant_domains(graph, tmp_path):

@@ -141,7 +141,7 @@ def test_with_the_exchange_schema_a_target_address_is_checked_against_ad(ad_exch
                                 f"      targetAddress: SMTP:ext.{ad_exchange.tag}@fabrikam.test\n")  # fmt: skip
     code, report = check(tmp_path, plan, ad_exchange.url)
     assert code == 1 and [f["key"] for f in findings(report, "DUP002")] == [
-        f"target:smtp:ext.{ad_exchange.tag}@fabrikam.test"
+        f"proxy:smtp:ext.{ad_exchange.tag}@fabrikam.test"
     ]
 
 

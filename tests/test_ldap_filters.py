@@ -12,7 +12,17 @@ import uuid
 
 import pytest
 
-from dupfix_policy.addresses import anchor_key, guid_to_immutable_id, proxy_key, sid_key, smtp_key, upn_key
+from dupfix_policy.addresses import (
+    ad_dn_key,
+    ad_upn_key,
+    anchor_key,
+    guid_to_immutable_id,
+    proxy_key,
+    sid_key,
+    smtp_key,
+    target_address_key,
+    upn_key,
+)
 from dupfix_policy.errors import UserInputError
 from dupfix_policy.model import Target
 from dupfix_policy.sources.ldap_entries import decode_entry, decode_sid, first_rdn_value, skip_reason
@@ -55,21 +65,33 @@ def test_an_injection_attempt_stays_one_assertion_value():
 # --- keys -> assertions ------------------------------------------------------------------------------
 
 
-def test_an_smtp_key_is_looked_for_in_proxy_addresses_and_mail():
+def test_an_smtp_key_is_looked_for_in_proxy_addresses_mail_and_target_address():
     found = assertions_for_key(smtp_key("Alice@Contoso.com"))
-    assert found == [Assertion("proxyAddresses", "smtp:alice@contoso.com"), Assertion("mail", "alice@contoso.com")]
-
-
-def test_other_proxy_types_are_looked_for_in_proxy_addresses_only():
-    assert assertions_for_key(proxy_key("SIP:alice@contoso.com") or "") == [
-        Assertion("proxyAddresses", "sip:alice@contoso.com")
+    assert found == [
+        Assertion("proxyAddresses", "smtp:alice@contoso.com"),
+        Assertion("targetAddress", "smtp:alice@contoso.com"),
+        Assertion("mail", "alice@contoso.com"),
+        Assertion("targetAddress", "alice@contoso.com"),  # a bare targetAddress is read as smtp:
     ]
 
 
-def test_a_target_address_key_also_finds_a_bare_target_address():
-    found = assertions_for_key("target:smtp:alice@fabrikam.com")
-    assert {a.value for a in found} == {"smtp:alice@fabrikam.com", "alice@fabrikam.com"}
-    assert {a.attribute for a in found} == {"targetAddress"}
+def test_other_proxy_types_are_looked_for_in_proxy_addresses_and_target_address():
+    assert assertions_for_key(proxy_key("SIP:alice@contoso.com") or "") == [
+        Assertion("proxyAddresses", "sip:alice@contoso.com"),
+        Assertion("targetAddress", "sip:alice@contoso.com"),
+    ]
+
+
+def test_a_target_address_is_an_address_key():
+    assert target_address_key("alice@fabrikam.com") == smtp_key("alice@fabrikam.com")
+    assert target_address_key("SMTP:Alice@Fabrikam.com") == smtp_key("alice@fabrikam.com")
+
+
+def test_ad_side_keys_ask_the_value_without_diacritics_ad_compares_that_way():
+    assert assertions_for_key(ad_upn_key("Jörg@contoso.com")) == [Assertion("userPrincipalName", "jorg@contoso.com")]
+    assert assertions_for_key(ad_dn_key("CN=Jörg,OU=Staff,DC=contoso,DC=com")) == [
+        Assertion("distinguishedName", "cn=jorg,ou=staff,dc=contoso,dc=com")
+    ]
 
 
 def test_a_sam_key_is_looked_for_by_name_the_domain_is_judged_from_the_dn():

@@ -147,7 +147,7 @@ def test_critical_system_objects_are_left_out(samba: Samba, ldap_env):
 def test_without_the_exchange_schema_aliases_are_noted_as_not_checked(ad: Ou, ldap_env):
     ad.user("frank", upn=f"frank.{ad.tag}@example.test")
     src = source(ad.url)
-    assert src.lookup([alias_key("frank"), "target:smtp:frank@fabrikam.test"], []) == []
+    assert src.lookup([alias_key("frank"), "proxy:smtp:frank@fabrikam.test"], []) == []
     notes = " ".join(src.report_notes(frozenset({"ad"})))
     assert "mailNickname is not in the schema (the forest has no Exchange schema): 1 look-up(s)" in notes
     assert "targetAddress is not in the schema" in notes
@@ -157,7 +157,7 @@ def test_with_the_exchange_schema_aliases_and_target_addresses_are_looked_up(ad_
     user = ad_exchange.user("gina", upn=f"gina.{ad_exchange.tag}@example.test", mailNickname=f"gina{ad_exchange.tag}")
     contact = ad_exchange.contact("ext", targetAddress=f"SMTP:ext.{ad_exchange.tag}@fabrikam.test")
     src = source(ad_exchange.url)
-    found = by_dn(src.lookup([alias_key(f"GINA{ad_exchange.tag}"), f"target:smtp:ext.{ad_exchange.tag}@fabrikam.test"], []))
+    found = by_dn(src.lookup([alias_key(f"GINA{ad_exchange.tag}"), f"proxy:smtp:ext.{ad_exchange.tag}@fabrikam.test"], []))
     assert set(found) == {user, contact}
     assert found[user].get("mailNickname") == f"gina{ad_exchange.tag}"
     assert found[contact].get("targetAddress") == f"SMTP:ext.{ad_exchange.tag}@fabrikam.test"

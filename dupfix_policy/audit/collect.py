@@ -212,10 +212,17 @@ class _KeyCount:
         if obj.quarantined:
             self.always.append(i)
         hashes: dict[int, bool] = {}
+        directory = obj.directory
         for claim in claims_of(obj):  # _bucket_hash inlined: this loop runs once per key
             key = claim.key
+            if key.startswith(_STRICT_PREFIXES):
+                # Anchors and SIDs: an AD object and its Entra twin share them by design, two
+                # objects of one directory never may (DUP008), so they are counted per directory.
+                h = hash((directory, key))
+                hashes[h] = True
+                continue
             h = hash(SMTP_PREFIX + key[4:]) if key.startswith(_UPN_PREFIX) else hash(key)
-            hashes[h] = hashes.get(h, False) or key.startswith(_STRICT_PREFIXES)
+            hashes[h] = hashes.get(h, False)
         first, extra = self.first, self.extra
         for h, strict in hashes.items():
             j = first.setdefault(h, i)
@@ -449,7 +456,7 @@ def _phase_two(
     keys: set[str] = set()
     for obj in objects:
         for claim in claims_of(obj):
-            if _bucket_hash(claim.key) in shared:
+            if _bucket_hash(claim.key) in shared or hash((obj.directory, claim.key)) in shared:
                 keys.add(claim.key)
     source_of = {(o.directory, o.id): origin[i] for o, i in zip(objects, candidates, strict=True)}
     return Collected(objects, keys, count, repeated, source_of)

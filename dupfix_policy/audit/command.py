@@ -48,7 +48,7 @@ def cmd_audit(args: argparse.Namespace, registry: Registry) -> int:
 
     settings = commands.resolve(args)
     outputs = commands._outputs(settings.formats, registry)
-    policy = load_policy(settings.policy, base_dir=settings.base_dir)
+    policy = load_policy(settings.policy, base_dir=settings.base_dir).with_sync(settings.sync)
     commands._check_policy_rules(policy, registry)
     progress = Progress.for_terminal(settings.quiet)
     with commands.opened(settings.sources, registry, settings) as sources:

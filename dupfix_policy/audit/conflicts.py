@@ -31,12 +31,13 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from ..addresses import (
+    ADDN,
+    ADUPN,
     ALIAS,
     ANCHOR,
     PROXY,
     SAM,
     SID,
-    TARGET,
     UPN,
     cross_key,
     namespace,
@@ -47,13 +48,14 @@ from ..addresses import (
 from ..engine import _primary_keys as primary_keys  # the keys soft match compares, as the check has them
 from ..index import ClaimIndex, Holding, IdentityView, link_twins
 from ..model import DirectoryObject, HolderView, ObjectRef, Quarantined
+from ..projection import SyncRules
 
 SMTP_PREFIX = f"{PROXY}:smtp:"
 
 # The check's rule for a key held by two active identities, by key namespace (rules/duplicates.py).
-SAME_KEY_CODES = {UPN: "DUP001", PROXY: "DUP002", TARGET: "DUP002", SAM: "DUP014"}
+SAME_KEY_CODES = {UPN: "DUP001", ADUPN: "DUP001", PROXY: "DUP002", SAM: "DUP014", ADDN: "DUP015"}
 ALIAS_CODES = {"user": "DUP013", "group": "DUP010"}
-ADDRESS_NAMESPACES = (UPN, PROXY, TARGET)  # where a soft-deleted holder is DUP004
+ADDRESS_NAMESPACES = (UPN, PROXY)  # where a soft-deleted holder is DUP004
 LINK_NAMESPACES = (ANCHOR, SID)
 
 
@@ -133,6 +135,7 @@ def find_conflicts(
     *,
     covered: Collection[str] = ("entra", "ad"),
     soft_match: bool = True,
+    sync: SyncRules | None = None,
 ) -> list[Conflict]:
     """Every conflict among `objects`, looking only at `keys` when given (the rest is known clean).
 
@@ -143,7 +146,7 @@ def find_conflicts(
     by_ref: dict[ObjectRef, DirectoryObject] = {}
     for obj in objects:
         by_ref.setdefault(obj.ref, obj)
-    index = ClaimIndex(by_ref, link_twins(by_ref.values()))
+    index = ClaimIndex(by_ref, link_twins(by_ref.values(), sync), sync)
     wanted = set(index.keys()) if keys is None else set(keys)
     buckets = sorted({_bucket(k) for k in wanted})
     found: list[Conflict] = []

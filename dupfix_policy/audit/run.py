@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from .. import __version__
-from ..engine import SEVERITY_ORDER, policy_verdict
+from ..engine import SEVERITY_ORDER, policy_verdict, sync_rules
 from ..errors import UserInputError
 from ..interfaces import Rule, StateSource
 from ..model import DIRECTORY_NAMES, Finding, HolderView, Location, Report, ReportedFinding
@@ -79,6 +79,7 @@ def run_audit(
         collected.keys,
         covered=covered,
         soft_match=bool(getattr(policy, "soft_match", True)),
+        sync=sync_rules(policy, next((s.tenant for s in sources if s.tenant is not None), None)),
     )
     places = [_location(s.spec) for s in sources]
     reported: list[ReportedFinding] = []

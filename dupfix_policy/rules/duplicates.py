@@ -172,6 +172,18 @@ INFO = {
             'Set-ADUser -Identity <sAMAccountName> -Replace @{mailNickname="<new alias>"}  # on-prem user',
         ),
     ),
+    "DUP015": RuleInfo(
+        "duplicate-ad-name",
+        "DUP015",
+        "error",
+        "an AD object already exists at that distinguished name",
+        "Choose another CN (or container): AD keeps each name unique within its container.",
+        "AD refuses a new object whose RDN equals one in the same container, compared without case, "
+        "diacritics or width (KB 938447): `CN=Jörg Müller` and `CN=Jorg Muller` are one name.",
+        commands=(
+            "Get-ADObject -Identity '<distinguishedName>'  # who has it",
+        ),
+    ),
     "DUP014": RuleInfo(
         "duplicate-samaccountname",
         "DUP014",
@@ -194,7 +206,7 @@ def _holder_phrase(r: Rival) -> str:
     if r.from_plan:
         c = r.changes[0]
         return f"{c.label} ({c.location})"
-    return f"{state}{r.identity.kind} {r.identity.name} ({_where(r)})"
+    return f"{state}{r.identity.kind} {r.name} ({_where(r)})"
 
 
 def _relevant(added: AddedClaim, r: Rival) -> bool:
@@ -221,7 +233,13 @@ def primary_code(added: AddedClaim) -> tuple[str, list[Rival]] | None:
         return "DUP005", plan_rivals
     same = [r for r in same if not r.from_plan]
     cross = [r for r in cross if not r.from_plan]
+    if ns == "adupn" and same:
+        return "DUP001", same
     if ns == "upn":
+        # Holders AD itself refuses this UPN for are reported once, on the AD key (adupn:).
+        on_ad = _ad_rivals(added)
+        same = [r for r in same if r.identity.key not in on_ad]
+        cross = [r for r in cross if r.identity.key not in on_ad]
         if same:
             return "DUP001", same
         if cross:
@@ -231,15 +249,20 @@ def primary_code(added: AddedClaim) -> tuple[str, list[Rival]] | None:
             return "DUP002", same
         if cross:
             return "DUP003", cross
-    elif ns == "target" and same:
-        return "DUP002", same
     elif ns == "alias" and same:
         return ("DUP010" if added.identity.kind == "group" else "DUP013"), same
     elif ns == "sam" and same:
         return "DUP014", same
+    elif ns == "addn" and same:
+        return "DUP015", same
     elif ns in ("anchor", "sid") and same:
         return "DUP008", same
     return None
+
+
+def _ad_rivals(added: AddedClaim) -> set[int]:
+    """Identities holding this change's UPN in AD (adupn:): AD refuses it before sync runs."""
+    return set(added.ad_rivals)
 
 
 def _finding(code: str, added: AddedClaim, message: str, holders: Iterable[Rival], **kw) -> Finding:
@@ -249,7 +272,7 @@ def _finding(code: str, added: AddedClaim, message: str, holders: Iterable[Rival
         attribute=claim.attribute,
         value=claim.value,
         key=claim.key,
-        location=added.change.location_of(claim.attribute, claim.value),
+        location=added.change.location_of(claim.attribute, claim.written or claim.value),
         change=ChangeRef.of(added.change),
         message=message,
         fix=kw.pop("fix", INFO[code].fix),
@@ -317,7 +340,16 @@ def _primary_message(code: str, added: AddedClaim, rivals: list[Rival]) -> str:
         return f"{what} is already the userPrincipalName of {holders}"
     if code == "DUP014":
         domain = added.claim.key.partition(":")[2].partition("\\")[0]
-        return f"{what} is already used in AD domain {domain} by {holders}"
+        return f"{what} is already used in AD domain {domain} by {holders}{_ad_compare(added, rivals)}"
+    if code == "DUP015":
+        return f"{what}: an object of that name already exists in its AD container: {holders}{_ad_compare(added, rivals)}"
+    if namespace(added.claim.key) == "adupn":
+        return (
+            f"{what} is already the userPrincipalName of {holders}: on-prem AD keeps UPNs unique "
+            f"in the forest and refuses it{_ad_compare(added, rivals)}"
+        )
+    if added.claim.written and added.claim.written != added.claim.value:
+        what = f"{added.claim.attribute} {added.claim.written} (in Entra ID: {added.claim.value})"
     quarantine = any(r.holding.via == "quarantine" for r in rivals)
     suffix = (
         " (held in quarantine: Entra kept it back from that object, and it still blocks others)"
@@ -325,6 +357,19 @@ def _primary_message(code: str, added: AddedClaim, rivals: list[Rival]) -> str:
         else ""
     )
     return f"{what} is already held by {holders}{suffix}"
+
+
+def _ad_compare(added: AddedClaim, rivals: list[Rival]) -> str:
+    """Say why two spellings are one value when AD's comparison, not equality, joins them."""
+    mine = added.claim.value.strip().casefold()
+    theirs = {c.value.strip().casefold() for r in rivals for _, c in r.holding.claims}
+    if theirs and all(t == mine for t in theirs):
+        return ""
+    spelled = ", ".join(sorted({c.value for r in rivals for _, c in r.holding.claims}))
+    return (
+        f" (held as {spelled}: AD compares these values without case, diacritics or character "
+        "width, and with ß = ss, KB 938447)"
+    )
 
 
 def dup004(ctx: CheckContext) -> Iterator[Finding]:
@@ -359,7 +404,28 @@ def dup004(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def dup006(ctx: CheckContext) -> Iterator[Finding]:
+    for order in ctx.restore_order:
+        names = "; ".join(_holder_phrase(r) for r in order.holders)
+        later = "; ".join(f"{c.label} ({c.location})" for c in order.freed_by) or "a later change"
+        claim = order.claim
+        yield Finding(
+            code="DUP006",
+            attribute=claim.attribute,
+            value=claim.value,
+            key=order.key,
+            location=order.change.location_of(claim.attribute, claim.written or claim.value),
+            change=ChangeRef.of(order.change),
+            message=(
+                f"the restore takes back {claim.attribute} {claim.value} while {names} still holds it: "
+                f"the plan frees it only later ({later}), and changes run in order"
+            ),
+            fix="Move the change that frees the value before the restore, or run them as two steps.",
+            holders=tuple(r.view() for r in order.holders),
+        )
+    ordered = {(id(o.change), o.key) for o in ctx.restore_order}
     for added in ctx.added:
+        if (id(added.change), added.claim.key) in ordered:
+            continue  # said above, with the order that makes it fail
         if not added.released_from or namespace(added.claim.key) in ("anchor", "sid"):
             continue
         parts = []
@@ -429,9 +495,20 @@ def _change_upn_key(c) -> str | None:
     return upn_key(str(upn)) if upn else None
 
 
+def _distinct_labels(rivals: Iterable[Rival]) -> list[str]:
+    """One label per holder; two holders people know by one name get their object ids too."""
+    rivals = list(rivals)
+    labels = [f"{r.identity.kind} {r.name} ({r.identity.where})" for r in rivals]
+    for i, label in enumerate(labels):
+        if labels.count(label) > 1:
+            ids = ", ".join(f"{ref.directory}:{ref.id}" for ref in rivals[i].identity.refs)
+            labels[i] = f"{label[:-1]}, {ids})"
+    return labels
+
+
 def dup009(ctx: CheckContext) -> Iterator[Finding]:
     for t in ctx.touched:
-        names = "; ".join(f"{r.identity.kind} {r.identity.name} ({r.identity.where})" for r in t.holders)
+        names = "; ".join(_distinct_labels(t.holders))
         yield Finding(
             code="DUP009",
             attribute=t.claim.attribute,
@@ -486,6 +563,7 @@ RULES = [
     _rule("DUP012", lambda ctx: ()),  # the audit's rule: declared here so policies can set it
     _primary_rule("DUP013"),
     _primary_rule("DUP014"),
+    _primary_rule("DUP015"),
 ]
 
 

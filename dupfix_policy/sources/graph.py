@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from ..addresses import TARGET, all_lookup_keys, target_key
+from ..addresses import all_lookup_keys, target_key
 from ..errors import UserInputError
 from ..hookspecs import hookimpl
 from ..interfaces import DoctorLine, SourceFactory
@@ -207,14 +207,10 @@ class GraphSource:
 
     def report_notes(self, covered: frozenset[str]) -> list[str]:
         notes: list[str] = []
-        targets = self._unsupported.get(TARGET, set())
-        if targets and "ad" not in covered:
-            notes.append(
-                f"targetAddress: {len(targets)} value(s) in the plan were not checked: Microsoft Graph does "
-                "not expose targetAddress, so Entra ID can't be asked; add an on-prem AD source "
-                "(--source ldap://…) to check them"
-            )
-        elif self._scanned and "ad" not in covered:
+        # A planned targetAddress is an address (addresses.target_address_key): Graph is asked for
+        # it in proxyAddresses and mail like any other. Only Entra objects' own targetAddress is
+        # not exposed.
+        if self._scanned and "ad" not in covered:
             notes.append(
                 "targetAddress: Microsoft Graph does not expose it, so no Entra object's targetAddress was "
                 "read; add an on-prem AD source (--source ldap://…) to cover it"

@@ -78,27 +78,26 @@ def _anchor_octets(anchor: str) -> bytes | None:
 def assertions_for_key(key: str) -> list[Assertion]:
     """The assertions that find every AD object holding `key` (empty: no AD object can).
 
-    `proxy:smtp:x` is also looked for in `mail` (mail claims `proxy:smtp:`), `target:smtp:x` also
-    as a bare targetAddress (a bare one is read as smtp:), `sam:<domain>\\<name>` by the name
-    alone (the domain comes from the holder's DN, compared by the engine).
+    `proxy:smtp:x` is also looked for in `mail` (mail claims `proxy:smtp:`) and in `targetAddress`,
+    typed and bare (a targetAddress is an address like any other; a bare one is read as smtp:),
+    `sam:<domain>\\<name>` by the name alone (the domain comes from the holder's DN, compared by
+    the engine). AD-side keys (`adupn:`, `sam:`, `addn:`) carry the value without diacritics: AD
+    itself compares without them (KB 938447), so the server returns every spelling, and the
+    engine keeps what it returns (`addresses.ad_fold` is the same comparison).
     """
     ns, _, rest = key.partition(":")
-    if ns == addresses.UPN:
+    if ns in (addresses.UPN, addresses.ADUPN):
         return [Assertion("userPrincipalName", escape(rest))]
+    if ns == addresses.ADDN:
+        return [Assertion("distinguishedName", escape(rest))] if rest.strip() else []
     if ns == addresses.PROXY:
         kind, sep, value = rest.partition(":")
         if not sep:
             return []
         found = [Assertion("proxyAddresses", escape(f"{kind}:{value}"))]
+        found.append(Assertion("targetAddress", escape(f"{kind}:{value}")))
         if kind == "smtp":
             found.append(Assertion("mail", escape(value)))
-        return found
-    if ns == addresses.TARGET:
-        kind, sep, value = rest.partition(":")
-        if not sep:
-            return []
-        found = [Assertion("targetAddress", escape(f"{kind}:{value}"))]
-        if kind == "smtp":
             found.append(Assertion("targetAddress", escape(value)))
         return found
     if ns == addresses.ALIAS:

@@ -86,7 +86,15 @@ from functools import cache
 from typing import Any
 
 from .. import addresses
-from ..addresses import all_lookup_keys, fold, immutable_id_to_guid, original_upn, target_key, upn_key
+from ..addresses import (
+    ad_fold,
+    all_lookup_keys,
+    fold,
+    immutable_id_to_guid,
+    original_upn,
+    target_key,
+    upn_key,
+)
 from ..errors import StateUnavailableError, UserInputError
 from ..hookspecs import hookimpl
 from ..interfaces import SourceFactory
@@ -102,6 +110,7 @@ from ..model import (
     Tenant,
     canonical_attribute,
 )
+from ..projection import dn_parts
 from .snapshot_writer import END_FLAG, END_KEY, JSONL_EXTENSIONS, SNAPSHOT_VERSION
 
 SCHEME = "snapshot"
@@ -129,7 +138,7 @@ GUID_PATTERN = re.compile(
 KNOWN_NAMESPACES = frozenset(
     {
         addresses.UPN, addresses.PROXY, addresses.TARGET, addresses.ALIAS, addresses.SAM,
-        addresses.ANCHOR, addresses.SID, addresses.ID, addresses.DN,
+        addresses.ANCHOR, addresses.SID, addresses.ID, addresses.DN, addresses.ADUPN, addresses.ADDN,
     }
 )  # fmt: skip
 _TYPED_NAMESPACES = frozenset({addresses.PROXY, addresses.TARGET})
@@ -190,6 +199,8 @@ def _translate_table() -> bytes:
         table[c] = c + 32
     table[ord('"')] = ord(" ")
     table[ord(":")] = ord(" ")
+    table[ord(",")] = ord(" ")  # DNs fall apart into their RDNs' words, however they are spaced
+    table[ord("=")] = ord(" ")
     for c in range(0x80, 0x100):
         table[c] = 0x80
     return bytes(table)
@@ -197,7 +208,7 @@ def _translate_table() -> bytes:
 
 _TABLE = _translate_table()
 _WORD_TABLE = str.maketrans(
-    {**{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}, ":": " ", '"': " "}
+    {**{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}, ":": " ", '"': " ", ",": " ", "=": " "}
 )
 SOFT_DELETED = "soft-deleted"
 PIECE_CACHE_LIMIT = 100_000
@@ -223,6 +234,11 @@ def _key_values(key: str) -> list[str] | None:
     if ns in _TYPED_NAMESPACES:
         _, sep, value = rest.partition(":")
         return [value] if sep else None
+    if ns in (addresses.DN, addresses.ADDN):
+        # A DN's first RDN value is in the holder's line, spaced and cased any way (the key
+        # normalises both): its words are what the line must contain.
+        parts = dn_parts(rest)
+        return [parts[0].partition("=")[2]] if parts and "=" in parts[0] else None
     if ns == addresses.SAM:
         # sam:<domain>\<name>: the domain comes from the DN, so only the name is in the line.
         values = [rest[i + 1 :] for i, c in enumerate(rest) if c == "\\"]
@@ -295,7 +311,7 @@ class _Matcher:
         """
         if text in self.sentinels:
             return True
-        forms = (text,) if text.isascii() else (fold(text), text.lower(), text.upper(), text)
+        forms = (text,) if text.isascii() else (fold(text), ad_fold(text), text.lower(), text.upper(), text)
         return any(word in self.words for form in forms for word in words_of(form))
 
     def soft_deleted_line_hits(self, line: bytes) -> bool:
