@@ -22,7 +22,7 @@ from .errors import EXIT_OK, EXIT_VIOLATIONS, UserInputError
 from .interfaces import PlanFormat, StateSource
 from .model import Location, Plan, Report
 from .plugins import Registry, load_registry
-from .safetext import say
+from .safetext import clean, say
 
 HEAD_BYTES = 4096
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".terraform", ".dupfix"}
@@ -466,16 +466,16 @@ def cmd_whois(args: argparse.Namespace, registry: Registry) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     if not rows:
-        print(f"{args.value}: held by nobody in {', '.join(s for s in settings.sources)}")
+        print(clean(f"{args.value}: held by nobody in {', '.join(s for s in settings.sources)}"))
         return EXIT_OK
-    print(f"{args.value}: held by {len(rows)} identit{'y' if len(rows) == 1 else 'ies'}")
-    for row in rows:
+    print(clean(f"{args.value}: held by {len(rows)} identit{'y' if len(rows) == 1 else 'ies'}"))
+    for row in rows:  # directory values, cleaned like every text report line
         state = " (soft-deleted)" if row["state"] == "soft-deleted" else ""
-        print(f"  {row['kind']} {row['name']}{state}")
+        print("  " + clean(f"{row['kind']} {row['name']}{state}"))
         for h in row["holds"]:
             via = " [quarantined]" if h["via"] == "quarantine" else ""
             where = "Entra ID" if h["directory"] == "entra" else "on-prem AD"
-            print(f"    {where}: {h['attribute']} {h['value']}{via}")
+            print("    " + clean(f"{where}: {h['attribute']} {h['value']}{via}"))
     return EXIT_OK
 
 

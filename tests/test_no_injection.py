@@ -112,3 +112,18 @@ def test_audit_text_report_escapes_hostile_directory_values(workdir, capsys) -> 
     out = capsys.readouterr().out
     assert "shared@contoso.com" in out and "pwned" in out
     _assert_safe(out)
+
+
+def test_whois_text_escapes_hostile_directory_values(workdir, capsys) -> None:
+    from conftest import entra_user
+
+    from dupfix_policy.sources.snapshot_writer import write_snapshot
+
+    hostile = "x\n::error::pwned ##vso[task.complete]"
+    objects = [entra_user("a@contoso.com", id="a", displayName=hostile, mail=f"{hostile}@contoso.com",
+                          proxyAddresses=("SMTP:shared@contoso.com",))]  # fmt: skip
+    write_snapshot(str(workdir / "t.jsonl"), objects, None, None, ["entra"])
+    assert cli.main(["whois", "shared@contoso.com", "--source", f"snapshot:{workdir / 't.jsonl'}"]) == 0
+    out = capsys.readouterr().out
+    assert "shared@contoso.com" in out
+    _assert_safe(out)
