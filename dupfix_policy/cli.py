@@ -7,11 +7,14 @@ msgraph-sdk or ldap3 only when a spec asks for them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import __version__
 from .errors import EXIT_BAD_INPUT, EXIT_INTERNAL, DupfixError
+from .safetext import say
 
 ISSUES_URL = "https://github.com/dupfix-policy/dupfix-policy/issues"
 
@@ -107,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--hook", action="store_true", help="pre-commit mode: skip files no loader recognises")
     check.add_argument(
         "--strict-inputs", action="store_true",
-        help="exit 2 when a plan holds something dupfix could not judge (the report's notes say what)",
+        help="fail where an input is not fully judged: a plan value dupfix could not judge (exit 2; the "
+        "report's notes say what) or state that can't be shown complete, e.g. a snapshot without an "
+        "end record (exit 3)",
     )  # fmt: skip
     check.add_argument(
         "--baseline", metavar="FILE", help="report only findings not in this baseline (the rest: suppressed)"
@@ -138,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="report format (text, json, sarif, csv, html, ...; auto); NAME=PATH writes to a file; repeatable",
     )  # fmt: skip
     audit.add_argument("--fail-on", choices=("error", "warning", "never"), help="lowest severity that fails")
+    audit.add_argument(
+        "--strict-inputs", action="store_true",
+        help="fail (exit 3) where an input can't be shown complete, e.g. a snapshot without an end record",
+    )  # fmt: skip
     audit.add_argument("--emit-plan", metavar="FILE", help="write the suggested resolutions as a native plan")
     audit.add_argument("--emit-ldif", metavar="FILE", help="write their on-prem AD part as LDIF for ldifde")
 
@@ -154,7 +163,89 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class StdoutError(DupfixError):
+    """Standard output could not be written (disk full, /dev/full): exit 2, never a silent pass."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class _GuardedStdout:
+    """sys.stdout for one run: a reader that stops reading ends the output, not the verdict.
+
+    Why: `dupfix check … | head -1` closes the pipe early; Python then raises BrokenPipeError
+    wherever the next write happens, and turning that into exit 0 (as before) made a failing check
+    pass. Here a closed pipe only stops the output (the exit code stays the verdict), and any other
+    write error (ENOSPC on /dev/full) is exit 2 with a message. A BrokenPipeError from anything
+    else (a dead worker process's pipe) is then an internal error, never a pass.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.pipe_closed = False
+
+    def write(self, text: str) -> int:
+        if self.pipe_closed:
+            return len(text)
+        try:
+            return self._inner.write(text)
+        except BrokenPipeError:
+            self._closed()
+        except OSError as exc:
+            self._failed(exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pipe_closed:
+            return
+        try:
+            self._inner.flush()
+        except BrokenPipeError:
+            self._closed()
+        except OSError as exc:
+            self._failed(exc)
+
+    def _closed(self) -> None:
+        self.pipe_closed = True
+        self._silence()
+
+    def _failed(self, exc: OSError) -> None:
+        self._silence()
+        raise StdoutError(
+            f"cannot write to standard output: {exc.strerror or exc}",
+            hint="write the report to a file instead: --format NAME=PATH",
+        ) from None
+
+    def _silence(self) -> None:
+        """Point fd 1 at /dev/null so the interpreter's final flush can't fail (exit 120) too."""
+        try:
+            fd = self._inner.fileno()
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    guarded = _GuardedStdout(sys.stdout)
+    original = sys.stdout
+    sys.stdout = guarded  # type: ignore[assignment]
+    try:
+        code = _main(argv)
+        try:
+            guarded.flush()
+        except StdoutError as exc:
+            say(f"dupfix: error: {exc}")
+            return code if code == EXIT_INTERNAL else exc.exit_code  # 2 outranks 3 and 1
+        return code
+    finally:
+        sys.stdout = original
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     args_list = [a for a in args_list if a != "--debug"]  # accepted before or after the command
@@ -169,23 +260,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return commands.dispatch(args)
     except DupfixUsage as exc:
-        print(f"dupfix: error: {exc}", file=sys.stderr)
+        say(f"dupfix: error: {exc}")
         return EXIT_BAD_INPUT
     except DupfixError as exc:
-        print(f"dupfix: error: {exc}", file=sys.stderr)
+        say(f"dupfix: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        print("dupfix: interrupted", file=sys.stderr)
+        say("dupfix: interrupted")
         return 130
-    except BrokenPipeError:
-        return 0
     except Exception as exc:
         if debug:
             raise
-        print(
+        say(
             f"dupfix: internal error: {type(exc).__name__}: {exc}. This is a bug: please report it at "
-            f"{ISSUES_URL} (run again with --debug for the traceback)",
-            file=sys.stderr,
+            f"{ISSUES_URL} (run again with --debug for the traceback)"
         )
         return EXIT_INTERNAL
 

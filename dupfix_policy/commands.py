@@ -22,6 +22,7 @@ from .errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATIONS, UserInputError
 from .interfaces import PlanFormat, StateSource
 from .model import Location, Plan, Report
 from .plugins import Registry, load_registry
+from .safetext import clean, say
 
 HEAD_BYTES = 4096
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".terraform", ".dupfix"}
@@ -62,6 +63,7 @@ class Settings:
     cache: str | None = None  # sync --cache / config `cache`: the state cache file
     max_age: float | None = None  # --max-age: oldest cache:PATH state accepted, in seconds
     refresh: bool = False  # --refresh: sync cache:PATH sources first
+    strict_inputs: bool = False  # --strict-inputs: what would be a note about an input's completeness fails
     sync: dict[str, Any] | None = None  # `.dupfix.yaml` sync: the tenant's Entra Connect set-up
 
 
@@ -97,6 +99,7 @@ def resolve(args: argparse.Namespace) -> Settings:
         cache=getattr(s, "cache", None),
         max_age=getattr(args, "max_age", None),
         refresh=bool(getattr(args, "refresh", False)),
+        strict_inputs=bool(getattr(args, "strict_inputs", False)),
         sync=dict(getattr(s, "sync", None) or {}),
     )
 
@@ -121,7 +124,8 @@ def open_sources(specs: Sequence[str], registry: Registry, settings: Settings) -
         )
     options: dict[str, Any] = {"graph_url": settings.graph_url, "base_dir": settings.base_dir,
                                "timeout": settings.timeout, "quiet": settings.quiet, "debug": settings.debug,
-                               "max_age": settings.max_age, "refresh": settings.refresh}
+                               "max_age": settings.max_age, "refresh": settings.refresh,
+                               "strict_inputs": settings.strict_inputs}
     sources: list[StateSource] = []
     for spec in specs:
         scheme = scheme_of(spec)
@@ -153,6 +157,11 @@ def opened(specs: Sequence[str], registry: Registry, settings: Settings) -> Iter
 
 def _head(path: str) -> bytes:
     try:
+        if not os.path.isfile(path):  # a FIFO would block the open, a device never end
+            raise UserInputError(
+                "not a regular file (a device, FIFO or socket)", location=Location(path),
+                hint="save the plan to a file and name that",
+            )  # fmt: skip
         with open(path, "rb") as fh:
             return fh.read(HEAD_BYTES)
     except OSError as exc:
@@ -211,6 +220,9 @@ def collect_plans(
             found = 0
             for file in _walk(path):
                 file = _display(file)
+                if not os.path.isfile(file):
+                    notes.append(f"skipped {file}: not a regular file")
+                    continue
                 fmt = _detect(file, registry, notes)
                 if fmt is None:
                     notes.append(f"skipped {file}: no plan format recognises it")
@@ -336,7 +348,7 @@ def cmd_check(args: argparse.Namespace, registry: Registry) -> int:
     if not plans:
         # pre-commit passed only files no loader reads: nothing to judge, and nothing wrong.
         for n in notes:
-            print(f"dupfix: note: {n}", file=sys.stderr)
+            say(f"dupfix: note: {n}")
         return EXIT_OK
     with opened(settings.sources, registry, settings) as sources:
         report = check(plans, sources, registry.rules, policy, today=_today())
@@ -383,7 +395,7 @@ def _apply_baselines(report: Report, baseline: object | None, create: str | None
         report = apply_baseline(report, baseline)  # type: ignore[arg-type]
     if create:
         report, count = write_baseline(create, report)
-        print(f"dupfix: wrote {count} finding(s) to baseline {create}", file=sys.stderr)
+        say(f"dupfix: wrote {count} finding(s) to baseline {create}")
     return report
 
 
@@ -416,8 +428,8 @@ def cmd_snapshot(args: argparse.Namespace, registry: Registry) -> int:
         for source in sources:  # what a source could not read (interfaces.ReportsNotes)
             report_notes = getattr(source, "report_notes", None)
             for note in report_notes(frozenset(directories)) if callable(report_notes) else ():
-                print(f"dupfix: note: {note}", file=sys.stderr)
-    print(f"dupfix: wrote {len(objects)} objects to {args.output}", file=sys.stderr)
+                say(f"dupfix: note: {note}")
+    say(f"dupfix: wrote {len(objects)} objects to {args.output}")
     return EXIT_OK
 
 
@@ -483,16 +495,16 @@ def cmd_whois(args: argparse.Namespace, registry: Registry) -> int:
         sys.stdout.write("\n")
         return EXIT_OK
     if not rows:
-        print(f"{args.value}: held by nobody in {', '.join(s for s in settings.sources)}")
+        print(clean(f"{args.value}: held by nobody in {', '.join(s for s in settings.sources)}"))
         return EXIT_OK
-    print(f"{args.value}: held by {len(rows)} identit{'y' if len(rows) == 1 else 'ies'}")
-    for row in rows:
+    print(clean(f"{args.value}: held by {len(rows)} identit{'y' if len(rows) == 1 else 'ies'}"))
+    for row in rows:  # directory values, cleaned like every text report line
         state = " (soft-deleted)" if row["state"] == "soft-deleted" else ""
-        print(f"  {row['kind']} {row['name']}{state}")
+        print("  " + clean(f"{row['kind']} {row['name']}{state}"))
         for h in row["holds"]:
             via = " [quarantined]" if h["via"] == "quarantine" else ""
             where = "Entra ID" if h["directory"] == "entra" else "on-prem AD"
-            print(f"    {where}: {h['attribute']} {h['value']}{via}")
+            print("    " + clean(f"{where}: {h['attribute']} {h['value']}{via}"))
     return EXIT_OK
 
 
@@ -549,7 +561,7 @@ def cmd_sync(args: argparse.Namespace, registry: Registry) -> int:
                              hint="sync from graph, ldap://…, or snapshot:PATH")  # fmt: skip
     with opened(specs, registry, settings) as sources:
         result = sync(settings.cache, sources, full=bool(getattr(args, "full", False)))
-    print(f"dupfix: sync: {settings.cache} up to date in {result.seconds:.1f} s", file=sys.stderr)
+    say(f"dupfix: sync: {settings.cache} up to date in {result.seconds:.1f} s")
     return EXIT_OK
 
 

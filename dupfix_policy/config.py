@@ -137,7 +137,7 @@ def _from_file(name: str, value: Any, base: str, doc: Document) -> Any:
     if name == "cache":
         return _join(base, value)
     if name == "formats":
-        return tuple(_resolve_format(item, base) for item in value)
+        return tuple(_resolve_format(item, base, doc.position(("formats", i))) for i, item in enumerate(value))
     if name == "column_mappings":
         return {fmt: dict(columns) for fmt, columns in value.items()}
     return value
@@ -151,9 +151,27 @@ def resolve_spec(spec: str, base: str) -> str:
     return spec
 
 
-def _resolve_format(item: str, base: str) -> str:
+def _resolve_format(item: str, base: str, where: Location) -> str:
+    """`json=reports/x.json` -> the path under the config's directory, which it may not leave.
+
+    Why: a repository's own `.dupfix.yaml` is written by whoever opens the pull request; a report
+    path like `../../home/runner/.bashrc` or `/etc/cron.d/x` would let it overwrite files outside
+    the checkout. Such paths are for the command line (`--format NAME=PATH`), never the config.
+    """
     name, sep, path = item.partition("=")
-    return f"{name}={_join(base, path)}" if sep else item
+    if not sep:
+        return item
+    joined = os.path.normpath(os.path.join(base, path))
+    root = os.path.realpath(base)
+    inside = not os.path.isabs(path) and os.path.realpath(joined).startswith(root.rstrip(os.sep) + os.sep)
+    if not inside:
+        raise UserInputError(
+            f"report path {path!r} is outside the repository ({base})",
+            location=where,
+            field="formats",
+            hint="write a path inside the repository, or pass --format NAME=PATH on the command line",
+        )
+    return f"{name}={joined}"
 
 
 def _join(base: str, path: str) -> str:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -121,27 +122,86 @@ class Document:
             pointer = pointer[:-1]
 
 
+MB = 1024 * 1024
+DEFAULT_LIMIT = 512 * MB  # plans: a 1e6-row import is ~150 MB
+LIMITS = {"config": 4 * MB, "policy": 16 * MB, "baseline": 256 * MB}
+
+
+def open_regular(path: str, *, kind: str, limit: int = DEFAULT_LIMIT) -> BinaryIO:
+    """A binary file handle on a regular file of at most `limit` bytes, else exit 2 saying why.
+
+    Why: a path in a repository or a flag can name /dev/zero, /dev/stdin or a FIFO, which would
+    make `read()` run forever, block, or fill memory. Only regular files are opened (checked before
+    opening, so a FIFO's open can't block, and again on the open file); `read_limited` then never
+    reads more than `limit` bytes, however large the file grows meanwhile.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise UserInputError(
+            f"{kind} file not found", location=Location(path), hint="check the path and the working directory"
+        ) from None
+    except OSError as exc:
+        raise UserInputError(f"cannot read the {kind} file: {exc.strerror or exc}", location=Location(path)) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UserInputError(
+            f"the {kind} path is a directory, not a file", location=Location(path), hint=f"name a {kind} file"
+        )
+    if not stat.S_ISREG(st.st_mode):
+        raise UserInputError(
+            f"the {kind} path is not a regular file (a device, FIFO or socket)",
+            location=Location(path), hint=f"save the {kind} to a file and name that",
+        )  # fmt: skip
+    if st.st_size > limit:
+        raise too_large(path, kind, limit)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        handle = os.fdopen(fd, "rb")
+    except OSError as exc:
+        raise UserInputError(f"cannot read the {kind} file: {exc.strerror or exc}", location=Location(path)) from None
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise UserInputError(f"the {kind} path is not a regular file", location=Location(path))
+    return handle
+
+
+def too_large(path: str, kind: str, limit: int) -> UserInputError:
+    return UserInputError(
+        f"the {kind} file is larger than {limit // MB} MB, more than dupfix reads",
+        location=Location(path), hint=f"is this really a {kind} file? split it into smaller files",
+    )  # fmt: skip
+
+
+def read_limited(handle: BinaryIO, path: str, *, kind: str, limit: int = DEFAULT_LIMIT, size: int = 1 << 20) -> bytes:
+    """The rest of `handle`, refusing more than `limit` bytes; `size` is the expected length."""
+    chunks, total = [], 0
+    try:
+        while total <= limit:  # sized by the file, not the cap: read(limit) would allocate it
+            chunk = handle.read(min(limit + 1 - total, max(size + 1 - total, 1 << 20)))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        raise UserInputError(f"cannot read the {kind} file: {exc.strerror or exc}", location=Location(path)) from None
+    if total > limit:
+        raise too_large(path, kind, limit)
+    return b"".join(chunks)
+
+
+def read_file(path: str, *, kind: str, limit: int = DEFAULT_LIMIT) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes (`open_regular`)."""
+    with open_regular(path, kind=kind, limit=limit) as handle:
+        return read_limited(handle, path, kind=kind, limit=limit, size=os.fstat(handle.fileno()).st_size)
+
+
 def load_document(path: str, *, kind: str, allow_empty: bool = False) -> Document:
     """Read `path` (YAML, or JSON when it ends in `.json`); `kind` names the file in messages.
 
     `allow_empty` turns a file with nothing in it (or only comments) into an empty mapping, for
     files like `.dupfix.yaml` whose mere presence means something.
     """
-    if os.path.isdir(path):
-        raise UserInputError(
-            f"the {kind} path is a directory, not a file", location=Location(path), hint=f"name a {kind} file"
-        )
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise UserInputError(
-            f"{kind} file not found", location=Location(path), hint="check the path and the working directory"
-        ) from None
-    except OSError as exc:
-        raise UserInputError(
-            f"cannot read the {kind} file: {exc.strerror or exc}", location=Location(path)
-        ) from None
+    raw = read_file(path, kind=kind, limit=LIMITS.get(kind, DEFAULT_LIMIT))
     text = decode(raw, path, kind=kind)
     return parse_document(text, path, kind=kind, json=path.lower().endswith(".json"), allow_empty=allow_empty)
 

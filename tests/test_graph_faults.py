@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from graph_support import TENANT, user
 from graphfake import Directory, Fault
 
@@ -141,3 +142,25 @@ def test_an_endpoint_nobody_answers_on_is_exit_3(graph, tmp_path, capsys):
         port = s.getsockname()[1]
     assert check(tmp_path, CLEAN, "--graph-url", f"http://127.0.0.1:{port}/v1.0") == 3
     assert "ConnectError" in capsys.readouterr().err
+
+
+def test_an_answer_with_proxy_addresses_as_a_string_is_exit_3(graph, tmp_path, capsys):
+    directory = Directory.of([user("alice@contoso.com")], TENANT)
+    users = directory.collections["users"]
+    record = dict(users.records[0], proxyAddresses="SMTP:alice@contoso.com")
+    users.replace_all([record])
+    graph.directory = directory
+    assert check(tmp_path, DUPLICATE) == 3
+    assert "proxyAddresses should be a list of strings" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("retry_after", [0, -5])
+def test_retry_after_of_zero_or_less_backs_off_instead_of_asking_again_at_once(graph, tmp_path, monkeypatch, retry_after):
+    from dupfix_policy.sources import graph_http
+
+    monkeypatch.setattr(graph_http, "THROTTLE_BACKOFF_S", 1.5)
+    with_alice(graph)
+    graph.inject(Fault("/$batch", status=429, retry_after=retry_after, where="http"))
+    started = time.monotonic()
+    assert check(tmp_path, DUPLICATE) == 1
+    assert time.monotonic() - started >= 1.5

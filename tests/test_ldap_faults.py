@@ -89,3 +89,13 @@ def test_missing_credentials_are_exit_2_naming_the_variables(samba: Samba, plan,
 def test_a_base_dn_that_does_not_exist_is_exit_2(samba: Samba, plan, ldap_env, capsys):
     code, text = run_check(plan, f"ldap://{samba.plain.host}:389/OU=Nowhere,DC=example,DC=test", capsys)
     assert code == 2 and "does not exist on this server" in text
+
+
+def test_simple_bind_over_plain_ldap_to_a_remote_host_is_refused_before_connecting(plan, capsys, monkeypatch):
+    monkeypatch.setenv("DUPFIX_LDAP_USER", "svc-dupfix@example.test")
+    monkeypatch.setenv("DUPFIX_LDAP_PASSWORD", SECRET)
+    monkeypatch.delenv("DUPFIX_LDAP_STARTTLS", raising=False)
+    code, text = run_check(plan, "ldap://192.0.2.10:389/DC=example,DC=test", capsys)
+    assert code == 3
+    assert "use ldaps:// or DUPFIX_LDAP_STARTTLS=1" in text
+    assert SECRET not in text

@@ -54,7 +54,8 @@ OBJECTS = [
 
 
 def body_lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+    """The object lines: after the header, before the end record."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[1:-1]]
 
 
 def test_writes_objects_sorted_by_directory_kind_and_id(tmp_path: Path) -> None:
@@ -97,6 +98,7 @@ def test_header_carries_tenant_as_of_and_directories_from_the_objects(tmp_path: 
     header = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
     assert header == {
         "version": 1,
+        "endRecord": True,
         "tenant": {
             "initialDomain": "contoso.onmicrosoft.com",
             "verifiedDomains": ["contoso.com", "fabrikam.com"],

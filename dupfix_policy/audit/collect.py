@@ -327,6 +327,10 @@ def _use_worker(requested: int | None) -> bool:
     return True
 
 
+class WorkerDied(RuntimeError):
+    """A worker process ended without its answer: an internal error (exit 4), never a pass."""
+
+
 class _Worker:
     """A forked process that counts the keys of spooled objects while the parent reads sources.
 
@@ -374,20 +378,41 @@ class _Worker:
             todo.append(offsets[i])
             todo.append(end - offsets[i])
         self.sent = len(offsets)
-        _write_all(self.to_worker, len(todo).to_bytes(8, "little") + todo.tobytes())
+        self._write(len(todo).to_bytes(8, "little") + todo.tobytes())
+
+    def _write(self, data: bytes) -> None:
+        """A write to a dead worker is a crash of the audit (exit 4), never a closed-output pass."""
+        try:
+            _write_all(self.to_worker, data)
+        except OSError as exc:  # BrokenPipeError: the worker is gone
+            raise WorkerDied(f"the audit's key-counting worker died ({self._status()}): {exc.strerror}") from None
+
+    def _status(self) -> str:
+        try:
+            _, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            return "already reaped"
+        if status and os.WIFSIGNALED(status):
+            return f"killed by signal {os.WTERMSIG(status)}"
+        if status and os.WIFEXITED(status):
+            return f"exit status {os.WEXITSTATUS(status)}"
+        return "pipe closed"
 
     def finish(self, spool: _Spool) -> tuple[list[int], set[int]]:
         self.send(spool)
-        _write_all(self.to_worker, (0).to_bytes(8, "little"))
+        self._write((0).to_bytes(8, "little"))
         os.close(self.to_worker)
         with os.fdopen(self.from_worker, "rb") as pipe:
             data = pipe.read()
-        os.waitpid(self.pid, 0)
-        if not data:
-            raise RuntimeError("the audit's key-counting worker died without a result")
-        result = pickle.loads(data)
+        _, status = os.waitpid(self.pid, 0)
+        if not data or status != 0:
+            raise WorkerDied(f"the audit's key-counting worker died without a result (wait status {status})")
+        try:
+            result = pickle.loads(data)
+        except Exception as exc:
+            raise WorkerDied(f"the audit's key-counting worker sent a broken result: {exc}") from None
         if result[0] != "ok":
-            raise RuntimeError(f"the audit's key-counting worker failed: {result[1]}")
+            raise WorkerDied(f"the audit's key-counting worker failed: {result[1]}")
         return result[1]
 
     def abort(self) -> None:

@@ -8,11 +8,11 @@ for this command those three names are bound to the audit result; every other re
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass, field
 
 from ..interfaces import Reporter
 from ..plugins import Registry
+from ..safetext import say
 from .collect import Progress
 from .emit import reasons_by_action, render_ldif, render_plan, write_text
 from .html_report import render_page
@@ -67,10 +67,10 @@ def _emit(args: argparse.Namespace, result: AuditResult, sources: list[str]) -> 
     if plan_path:
         if result.actions:
             write_text(plan_path, render_plan(result.actions, why, sources, plan_path), "suggested plan")
-            print(f"dupfix: wrote {len(result.actions)} suggested change(s) to {plan_path}", file=sys.stderr)
+            say(f"dupfix: wrote {len(result.actions)} suggested change(s) to {plan_path}")
         else:
-            print(f"dupfix: no change to suggest; {plan_path} not written", file=sys.stderr)
+            say(f"dupfix: no change to suggest; {plan_path} not written")
     if ldif_path:
         ad = [a for a in result.actions if a.directory == "ad" and a.op == "update" and a.dn]
         write_text(ldif_path, render_ldif(result.actions, why, sources), "LDIF")
-        print(f"dupfix: wrote {len(ad)} on-prem AD change(s) to {ldif_path}", file=sys.stderr)
+        say(f"dupfix: wrote {len(ad)} on-prem AD change(s) to {ldif_path}")

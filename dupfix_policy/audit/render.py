@@ -20,6 +20,7 @@ from ..reporters.json_report import report_dict
 from ..reporters.text_report import COLOURS as _COLOURS
 from ..reporters.text_report import RESET as _RESET
 from ..reporters.text_report import use_colour as _use_colour
+from ..safetext import clean
 from .resolutions import Action
 from .run import AuditResult
 
@@ -71,7 +72,7 @@ def render_text(result: AuditResult, stream: IO[str]) -> None:
     report, s = result.report, result.summary
     shown = [r for r in report.findings if r.suppressed is None]
     sources = ", ".join(f"{x.spec} (as of {x.as_of or 'unknown'})" for x in report.sources) or "no state"
-    stream.write(c("bold", f"dupfix audit of {sources}, policy {report.policy}") + "\n")
+    stream.write(c("bold", clean(f"dupfix audit of {sources}, policy {report.policy}")) + "\n")
     counts = [_plural(report.count(sev), sev) for sev in ("error", "warning", "note")]
     if report.suppressed:
         counts.append(f"{report.suppressed} suppressed")
@@ -93,7 +94,7 @@ def render_text(result: AuditResult, stream: IO[str]) -> None:
     for r in shown:
         _write_finding(stream, r, c)
     for note in report.notes:
-        stream.write(c("dim", f"note: {note}") + "\n")
+        stream.write(c("dim", clean(f"note: {note}")) + "\n")
 
 
 def _holder_line(h: HolderView) -> str:
@@ -105,8 +106,8 @@ def _holder_line(h: HolderView) -> str:
 
 def _write_finding(stream: IO[str], r: ReportedFinding, c) -> None:
     f = r.finding
-    stream.write(f"{c(r.severity, f'{r.severity:<7}')} {f.code} {r.rule.id}  {c('bold', f.key or '')}\n")
-    stream.write(f"        {f.message}\n")
+    stream.write(f"{c(r.severity, f'{r.severity:<7}')} {f.code} {r.rule.id}  {c('bold', clean(f.key or ''))}\n")
+    stream.write(f"        {clean(f.message)}\n")
     for h in f.holders:
-        stream.write(f"        held by: {_holder_line(h)}\n")
-    stream.write(c("dim", f"        {f.fix}") + "\n\n")
+        stream.write(f"        held by: {clean(_holder_line(h))}\n")
+    stream.write(c("dim", f"        {clean(f.fix)}") + "\n\n")

@@ -10,8 +10,10 @@ comment lines between records (where inline suppressions live). Every malformed 
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,49 +76,108 @@ def read_table(
     lines: list[str], path: str, *, separator: str | None = None, start: int = 0, kind: str = "CSV"
 ) -> Table:
     """Records from `lines[start:]`; the separator is given, announced by `sep=`, or sniffed."""
-    if start < len(lines):
-        announced = _SEP_LINE.match(lines[start])
-        if announced:
-            separator = separator or announced.group(1)
-            start += 1
-    if separator is None:
-        first = next((ln for ln in lines[start:] if ln.strip() and not _is_comment(ln)), "")
-        separator = sniff_separator(first)
-    if separator in ('"', "\n", "\r") or len(separator) != 1:
-        raise UserInputError(
-            f"{separator!r} cannot separate CSV columns",
-            field="csv.separator",
-            hint="use one character such as , ; or a tab",
-        )
-    records: list[Record] = []
-    pending: list[tuple[int, str]] = []
-    i = start
-    while i < len(lines):
-        line = lines[i]
-        if not line.strip():
-            pending = []  # a comment reaches only the row directly below it
-            i += 1
-            continue
-        if _is_comment(line):
-            pending.append((i + 1, line.strip()))
-            i += 1
-            continue
-        record, i = _record(lines, i, separator, path, kind)
-        record.comments = pending
-        pending = []
-        records.append(record)
-    return Table(records, separator, pending)
+    stream = RecordStream(iter(lines[start:]), path, separator=separator, kind=kind, first_line=start + 1)
+    records = list(stream)
+    return Table(records, stream.separator, stream.trailing_comments)
 
 
-def _record(lines: list[str], i: int, sep: str, path: str, kind: str) -> tuple[Record, int]:
+class _Window:
+    """Physical lines by index from an iterator, keeping only those not yet consumed.
+
+    Why: the parser looks ahead a line or two (quoted cells span lines, comments wait for their
+    row), but a million-row file must not be held as a list of a million strings on top of its text.
+    """
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self._buffer: dict[int, str] = {}
+        self._read = 0
+
+    def __call__(self, i: int) -> str | None:
+        while self._read <= i:
+            line = next(self._lines, None)
+            if line is None:
+                return None
+            self._buffer[self._read] = line
+            self._read += 1
+        return self._buffer.get(i)
+
+    def forget_before(self, i: int) -> None:
+        for k in [k for k in self._buffer if k < i]:
+            del self._buffer[k]
+
+
+class RecordStream:
+    """The records of a CSV text one at a time; `separator` is known once it is created.
+
+    `trailing_comments` (comment lines after the last record) is complete once iterated. Memory
+    stays with the current record, so a loader that keeps only what it needs per row loads a
+    1e6-row import in linear time and bounded memory (benchmarks/bench_large_inputs.py).
+    """
+
+    def __init__(
+        self, lines: Iterator[str], path: str, *, separator: str | None = None, kind: str = "CSV",
+        first_line: int = 1,
+    ) -> None:  # fmt: skip
+        self.path, self.kind = path, kind
+        self._fetch = _Window(lines)
+        self._offset = first_line - 1  # line number = index + 1 + offset
+        self._start = 0
+        first = self._fetch(0)
+        if first is not None:
+            announced = _SEP_LINE.match(first)
+            if announced:
+                separator = separator or announced.group(1)
+                self._start = 1
+        if separator is None:
+            i = self._start
+            line = self._fetch(i)
+            while line is not None and (not line.strip() or _is_comment(line)):
+                i += 1
+                line = self._fetch(i)
+            separator = sniff_separator(line or "")
+        if separator in ('"', "\n", "\r") or len(separator) != 1:
+            raise UserInputError(
+                f"{separator!r} cannot separate CSV columns",
+                field="csv.separator",
+                hint="use one character such as , ; or a tab",
+            )
+        self.separator: str = separator
+        self.trailing_comments: list[tuple[int, str]] = []
+
+    def __iter__(self) -> Iterator[Record]:
+        fetch, sep, offset = self._fetch, self.separator, self._offset
+        pending: list[tuple[int, str]] = []
+        i = self._start
+        line = fetch(i)
+        while line is not None:
+            if not line.strip():
+                pending = []  # a comment reaches only the row directly below it
+            elif _is_comment(line):
+                pending.append((i + 1 + offset, line.strip()))
+            else:
+                record, i = _record(fetch, i, sep, self.path, self.kind, offset)
+                record.comments = pending
+                pending = []
+                fetch.forget_before(i)
+                yield record
+                line = fetch(i)
+                continue
+            fetch.forget_before(i)
+            i += 1
+            line = fetch(i)
+        self.trailing_comments = pending
+
+
+def _record(fetch: _Window, i: int, sep: str, path: str, kind: str, offset: int = 0) -> tuple[Record, int]:
     """Parse one record starting at line index `i`; returns it and the index after it."""
     cells: list[Cell] = []
-    first_line = i + 1
-    line = lines[i]
+    first_line = i + 1 + offset
+    line = fetch(i) or ""
     pos = 0
     while True:
         if line.startswith('"', pos):
-            open_line, open_col = i + 1, pos + 1
+            open_line, open_col = i + 1 + offset, pos + 1
             parts: list[str] = []
             pos += 1
             while True:
@@ -124,14 +185,15 @@ def _record(lines: list[str], i: int, sep: str, path: str, kind: str) -> tuple[R
                 if q < 0:
                     parts.append(line[pos:])
                     i += 1
-                    if i >= len(lines):
+                    following = fetch(i)
+                    if following is None:
                         raise UserInputError(
                             f"a quoted {kind} value opened here is never closed",
                             location=Location(path, open_line, open_col),
                             hint='end the value with a double quote; write a quote inside a value as ""',
                         )
                     parts.append("\n")
-                    line, pos = lines[i], 0
+                    line, pos = following, 0
                     continue
                 if line.startswith('"', q + 1):
                     parts.append(line[pos : q + 1])
@@ -144,20 +206,20 @@ def _record(lines: list[str], i: int, sep: str, path: str, kind: str) -> tuple[R
             if pos < len(line) and line[pos] != sep:
                 raise UserInputError(
                     f"unexpected text after a quoted {kind} value",
-                    location=Location(path, i + 1, pos + 1),
+                    location=Location(path, i + 1 + offset, pos + 1),
                     hint="put the whole value inside the quotes, or add a "
                     f"{SEPARATOR_NAMES.get(sep, repr(sep))} separator after the closing quote",
                 )
         else:
             end = line.find(sep, pos)
             stop = len(line) if end < 0 else end
-            cells.append(Cell(line[pos:stop], i + 1, pos + 1))
+            cells.append(Cell(line[pos:stop], i + 1 + offset, pos + 1))
             pos = stop
         if pos >= len(line):
             return Record(first_line, cells), i + 1
         pos += 1  # the separator
         if pos == len(line):
-            cells.append(Cell("", i + 1, pos + 1))
+            cells.append(Cell("", i + 1 + offset, pos + 1))
             return Record(first_line, cells), i + 1
 
 
@@ -236,3 +298,108 @@ def csv_settings(options: Mapping[str, Any] | None) -> CsvSettings:
             )
     encoding = raw.get("encoding")
     return CsvSettings(sep, value_sep, str(encoding) if encoding else None)
+
+
+class FrozenDict(dict):  # type: ignore[type-arg]
+    """A dict nobody can change: one shared empty instance instead of three new dicts per row."""
+
+    def _refuse(self, *_: Any, **__: Any) -> None:
+        raise TypeError("this mapping is shared and cannot be changed")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+
+EMPTY: Mapping[Any, Any] = FrozenDict()
+_COLUMN_BITS, _DELTA_BITS = 20, 11  # one packed slot: (1 + line - row line) << 20 | column
+
+
+class CellLocations(Mapping[tuple[str, str], Location]):
+    """`Change.value_locations` for one CSV row, computed on demand from packed (line, column)s.
+
+    Why: a dict of `(attribute, value) -> Location` costs ~1.5 KB per row, which made a 1e6-row
+    csvde import take gigabytes. Every value of a cell is at the cell, so one integer holding a
+    32-bit (line offset, column) per attribute (slot numbers shared by the whole file) plus the
+    row's own values answer the same questions: `(attribute, "")` -> the cell, `(attribute,
+    value)` -> the cell if the row holds that value. Anything that doesn't fit goes to `_extra`.
+    """
+
+    __slots__ = ("_extra", "_line", "_packed", "_path", "_slots", "_values")
+
+    def __init__(self, path: str, line: int, values: Mapping[str, Any], slots: Mapping[str, int]) -> None:
+        self._path = path
+        self._line = line
+        self._values = values
+        self._slots = slots
+        self._packed = 0
+        self._extra: dict[tuple[str, str], Location] | None = None
+
+    def __setitem__(self, key: tuple[str, str], where: Location) -> None:
+        attribute, value = key
+        slot = self._slots.get(attribute)
+        delta = (where.line or 0) - self._line
+        column = where.column or 0
+        if value == "" and slot is not None and 0 <= delta < (1 << _DELTA_BITS) - 1 and 0 < column < 1 << _COLUMN_BITS:
+            field = ((delta + 1) << _COLUMN_BITS | column) << (32 * slot)
+            self._packed = self._packed & ~(0xFFFFFFFF << (32 * slot)) | field
+        elif value == "" or self.get((attribute, "")) != where:
+            if self._extra is None:
+                self._extra = {}
+            self._extra[key] = where
+
+    def _cell(self, attribute: str) -> Location | None:
+        slot = self._slots.get(attribute)
+        packed = (self._packed >> (32 * slot)) & 0xFFFFFFFF if slot is not None else 0
+        if not packed:
+            return self._extra.get((attribute, "")) if self._extra else None
+        line = self._line + (packed >> _COLUMN_BITS) - 1
+        return Location(self._path, line, packed & ((1 << _COLUMN_BITS) - 1))
+
+    def __getitem__(self, key: tuple[str, str]) -> Location:
+        found = self._extra.get(key) if self._extra else None
+        if found is not None:
+            return found
+        if not isinstance(key, tuple) or len(key) != 2:
+            raise KeyError(key)
+        attribute, value = key
+        if value:
+            held = self._values.get(attribute)
+            if not (held == value or (isinstance(held, tuple) and value in held)):
+                raise KeyError(key)
+        cell = self._cell(attribute)
+        if cell is None:
+            raise KeyError(key)
+        return cell
+
+    def _keys(self) -> list[tuple[str, str]]:
+        keys = dict.fromkeys(self._extra or ())
+        for attribute in self._slots:
+            if self._cell(attribute) is None:
+                continue
+            keys[(attribute, "")] = None
+            held = self._values.get(attribute)
+            for value in held if isinstance(held, tuple) else (held,) if isinstance(held, str) else ():
+                keys[(attribute, value)] = None
+        return list(keys)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._keys())
+
+    def __len__(self) -> int:
+        return len(self._keys())
+
+
+@contextlib.contextmanager
+def without_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a loader builds a million acyclic rows.
+
+    Why: every full collection walks all objects built so far, so collections triggered by the
+    growing plan cost time in proportion to its size, again and again (half the load time of a
+    1e6-row import). Rows make no reference cycles; reference counting frees what they drop.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

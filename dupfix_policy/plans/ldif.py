@@ -55,6 +55,28 @@ USER_CLASSES = frozenset({"user", "inetorgperson", "person", "organizationalpers
 # Binary attributes ldifde writes as base64 and the checker can read: GUIDs and the SID.
 GUID_ATTRIBUTES = frozenset({"objectguid", "ms-ds-consistencyguid"})
 GROUP_HINTS = frozenset({"member", "grouptype"})
+# RFC 4512 lets an attribute be named by its OID (`1.2.840.113556.1.4.656: a@x`); read as such it
+# would be a custom attribute nobody checks. The OIDs of the attributes dupfix reads (AD schema).
+OID_NAMES: dict[str, str] = {
+    "1.2.840.113556.1.4.656": "userPrincipalName",
+    "1.2.840.113556.1.2.210": "proxyAddresses",
+    "0.9.2342.19200300.100.1.3": "mail",
+    "1.2.840.113556.1.2.447": "mailNickname",
+    "1.2.840.113556.1.2.352": "targetAddress",
+    "1.2.840.113556.1.4.221": "sAMAccountName",
+    "1.2.840.113556.1.2.13": "displayName",
+    "2.5.4.42": "givenName",
+    "2.5.4.4": "sn",
+    "2.5.4.3": "cn",
+    "2.5.4.0": "objectClass",
+    "2.5.4.49": "distinguishedName",
+    "2.5.4.31": "member",
+    "1.2.840.113556.1.4.750": "groupType",
+    "1.2.840.113556.1.4.2": "objectGUID",
+    "1.2.840.113556.1.4.146": "objectSid",
+    "1.2.840.113556.1.4.1360": "mS-DS-ConsistencyGuid",
+}
+_NUMERIC_OID = re.compile(r"^(?:oid\.)?([0-9]+(?:\.[0-9]+)+)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +139,7 @@ def load(path: str, options: Mapping[str, Any] | None = None) -> Plan:
 def _paragraphs(physical: list[str], path: str) -> list[Paragraph]:
     """Unfold continuation lines, drop `version: 1`, and split into records at blank lines."""
     logical: list[Line | int] = []  # an int marks a blank line: its number
+    folded: list[str] = []  # continuations of logical[-1], joined once: `+=` per line is quadratic
     for n, raw in enumerate(physical, start=1):
         if raw.startswith(" "):
             previous = logical[-1] if logical else None
@@ -129,9 +152,13 @@ def _paragraphs(physical: list[str], path: str) -> list[Paragraph]:
                     location=Location(path, n, 1),
                     hint="remove the leading space, or join it to the line it continues",
                 )
-            logical[-1] = Line(previous.number, previous.text + raw[1:])
+            folded.append(raw[1:])
             continue
+        if folded:
+            _unfold(logical, folded)
         logical.append(Line(n, raw) if raw.strip() else n)
+    if folded:
+        _unfold(logical, folded)
     out: list[Paragraph] = []
     current = Paragraph()
     version_seen = False
@@ -171,6 +198,14 @@ def _check_cut_records(paragraphs: list[Paragraph], path: str) -> None:
             location=Location(path, blank or head.number, 1),
             hint="in LDIF a blank line ends a record: delete the blank line, or start a new record with dn:",
         )
+
+
+def _unfold(logical: list[Line | int], folded: list[str]) -> None:
+    """Join the continuation lines collected for the last logical line onto it, once."""
+    last = logical[-1]
+    assert isinstance(last, Line)
+    logical[-1] = Line(last.number, last.text + "".join(folded))
+    folded.clear()
 
 
 def _check_version(line: Line, path: str) -> None:
@@ -236,9 +271,23 @@ class _Reader:
             )
         return match.group("attr"), match.group("sep"), match.group("value")
 
+    def name(self, written: str, line: Line) -> str:
+        """An attribute description's name: options dropped, a known OID turned into its name."""
+        name = written.split(";", 1)[0].strip()
+        numeric = _NUMERIC_OID.match(name)
+        if numeric is None:
+            return name
+        known = OID_NAMES.get(numeric.group(1))
+        if known is not None:
+            return known
+        note = f"{self.path}:{line.number}: attribute {name} (an OID dupfix doesn't know) is carried unchecked"
+        if not any(n.endswith(f"attribute {name} (an OID dupfix doesn't know) is carried unchecked") for n in self.notes):
+            self.notes.append(note)
+        return name
+
     def value(self, line: Line) -> Value:
         written, sep, raw = self.split(line)
-        name = written.split(";", 1)[0]
+        name = self.name(written, line)
         attribute = "distinguishedName" if name.lower() == "dn" else canonical_attribute(name)
         raw = raw.lstrip(" ")
         if sep == ":":
@@ -420,7 +469,7 @@ class _Reader:
                     location=self.at(line),
                     hint="each block is `add: <attribute>`, its values, then a line holding `-`",
                 )
-            name = attr_written.strip().split(";", 1)[0]
+            name = self.name(attr_written, line)
             attribute = canonical_attribute(name)
             block_values: list[Value] = []
             i += 1

@@ -21,6 +21,7 @@ DN when there is no DN column, so sAMAccountNames are checked within the right A
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,16 +38,19 @@ from ..model import (
 )
 from . import suppression
 from ._csv import (
+    EMPTY,
+    CellLocations,
     Record,
+    RecordStream,
     cell_location,
     check_width,
     csv_settings,
     put_cell,
-    read_table,
     sniff_separator,
     split_values,
+    without_gc,
 )
-from ._text import decode_text, head_text, lines_of, read_bytes
+from ._text import head_text, lines_of, stream_lines
 
 NAME = "csv"
 EXTENSIONS = (".csv", ".tsv", ".txt")
@@ -108,15 +112,15 @@ def detect(path: str, head: bytes) -> bool:
 def load(path: str, options: Mapping[str, Any] | None = None) -> Plan:
     settings = csv_settings(options)
     mapping = _mapping(options)
-    text = decode_text(read_bytes(path, "CSV"), path, kind="CSV", encoding=settings.encoding)
-    table = read_table(lines_of(text), path, separator=settings.separator)
-    if not table.records:
+    lines = stream_lines(path, "CSV", settings.encoding)
+    records = iter(RecordStream(lines, path, separator=settings.separator))
+    header = next(records, None)
+    if header is None:
         raise UserInputError(
             "the CSV is empty",
             location=Location(path, 1, 1),
             hint="the first line names the columns (DN,...)",
         )
-    header = table.records[0]
     columns = _columns(header, path, mapping)
     if not set(columns.values()) & IDENTITY:
         raise UserInputError(
@@ -128,10 +132,11 @@ def load(path: str, options: Mapping[str, Any] | None = None) -> Plan:
         )
     builder = _RowBuilder(path, header, columns, settings.value_separator)
     changes: list[Change] = []
-    for record in table.records[1:]:
-        change = builder.change(record, len(changes))
-        if change is not None:
-            changes.append(change)
+    with without_gc():
+        for record in records:
+            change = builder.change(record, len(changes))
+            if change is not None:
+                changes.append(change)
     if not changes and not builder.notes:
         raise UserInputError(
             "the CSV has a header but no rows",
@@ -214,7 +219,32 @@ def _attribute_of(name: str, mapping: dict[str, str], where: Location) -> str | 
             f"`columnMappings: {{{NAME}: {{{name!r}: {suggestion}}}}}` "
             "(or to any other name to carry it unchecked)",
         )
+    if looks_like_an_address(name):
+        raise UserInputError(
+            f"column `{name}` looks like an address or UPN column, but it is no attribute dupfix knows",
+            location=where,
+            hint="say what it holds in .dupfix.yaml, e.g. "
+            f"`columnMappings: {{{NAME}: {{{name!r}: userPrincipalName}}}}` (or mail, proxyAddresses, "
+            "targetAddress); map it to any other name (e.g. notes) to carry it unchecked",
+        )
     return attribute
+
+
+_ADDRESS_WORDS = frozenset({"upn", "smtp", "sip", "x500", "proxy", "proxies", "email", "emails", "mail", "mails"})
+_ADDRESS_PHRASES = ("userprincipal", "principalname", "logonname", "emailaddress", "targetaddress", "smtpaddress")
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def looks_like_an_address(name: str) -> bool:
+    """A header such as `UPN`, `Email Address`, `SMTP`, `User logon name`: an unmapped identity column.
+
+    Why: a column dupfix doesn't know is carried unchecked, so `UPN` read as a custom attribute
+    would let every duplicate UPN in the file through. Real AD attribute names with such words
+    (`msExchMailboxGuid`, `msRTCSIP-PrimaryUserAddress`) are split into words and don't match.
+    """
+    words = {w.lower() for w in _WORD.findall(name)}
+    squeezed = _squeeze(name)
+    return bool(words & _ADDRESS_WORDS) or any(p in squeezed for p in _ADDRESS_PHRASES)
 
 
 def escape_rdn(value: str) -> str:
@@ -235,13 +265,15 @@ class _RowBuilder:
         self.columns = columns
         self.value_sep = value_sep
         self.notes: list[str] = []
+        # CellLocations slots: every attribute a cell can set, plus the DN made from Name + Path.
+        self.slots = {a: i for i, a in enumerate(dict.fromkeys([*columns.values(), "distinguishedName", "cn"]))}
 
     def change(self, record: Record, index: int) -> Change | None:
         if record.blank:
             return None
         check_width(record, len(self.header.cells), self.header, self.path)
         values: dict[str, Any] = {}
-        locations: dict[tuple[str, str], Location] = {}
+        locations = CellLocations(self.path, record.line, values, self.slots)
         kind = "user"
         ou: str | None = None
         for i, attribute in self.columns.items():
@@ -259,6 +291,10 @@ class _RowBuilder:
                 ou = cell.text.strip()
                 continue
             put_cell(values, locations, attribute, cell.text, here, self.value_sep)
+        shared: dict[str, str] = {}  # mail = UPN is common: keep one string, not two
+        for name, value in values.items():
+            if type(value) is str:
+                values[name] = shared.setdefault(value, value)
         if "distinguishedName" not in values and ou and values.get("cn"):
             values["distinguishedName"] = f"CN={escape_rdn(str(values['cn']).strip())},{ou}"
             locations[("distinguishedName", "")] = locations[("cn", "")]
@@ -277,8 +313,11 @@ class _RowBuilder:
             index=index,
             directory="ad",
             set=values,
+            add=EMPTY,
+            remove=EMPTY,
+            predicted=EMPTY,
             value_locations=locations,
-            suppressions=marks,
+            suppressions=marks or EMPTY,
         )
 
     def _kind(self, classes: tuple[str, ...], record: Record) -> str | None:

@@ -324,8 +324,10 @@ class _PlanReader:
     def resource(self, rc: Any, at: tuple, start: int, deferred: str | None = None) -> list[Change]:
         if not isinstance(rc, dict):
             raise self.fail("each entry of `resource_changes` must be an object", at)
-        rtype = rc.get("type")
-        if rc.get("mode", "managed") != "managed" or not isinstance(rtype, str):
+        rtype, mode = rc.get("type"), rc.get("mode", "managed")
+        if not isinstance(rtype, str) or not isinstance(mode, str):  # never skip what can't be read
+            raise self.fail("a resource change's `type` and `mode` must be strings", at)
+        if mode != "managed":
             return []
         if rtype not in RESOURCES:
             self.opaque(rc, rtype, deferred)
@@ -336,6 +338,9 @@ class _PlanReader:
         change = rc.get("change")
         if not isinstance(change, dict):
             raise self.fail(f"{address}: `change` must be an object", (*at, "change"))
+        if change.get("after_unknown") is True:
+            self.notes.append(f"{self.path}: {address}: every value is known only after apply "
+                              "(`after_unknown: true`), so none of them was checked")  # fmt: skip
         actions = change.get("actions")
         if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
             raise self.fail(

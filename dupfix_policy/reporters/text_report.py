@@ -1,4 +1,8 @@
-"""The text report, for people: grouped by change, what it wants, who holds it, and the fix."""
+"""The text report, for people: grouped by change, what it wants, who holds it, and the fix.
+
+Every line's text passes through `safetext.clean`: values, file names and keys come from the plan's
+author, and must not be able to forge log lines or CI commands (`::error::`, `##vso[`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import IO
 from ..hookspecs import hookimpl
 from ..interfaces import Reporter
 from ..model import DIRECTORY_NAMES, HolderView, Report, ReportedFinding
+from ..safetext import clean
 
 COLOURS = {
     "error": "\033[31m",
@@ -68,16 +73,16 @@ def _render(report: Report, stream: IO[str], colour: bool) -> None:
         batch: list[ReportedFinding] = list(items)
         ch = batch[0].finding.change
         if ch is not None:
-            stream.write(c("bold", f"{ch.location}  {ch.label}") + "\n")
+            stream.write(c("bold", clean(f"{ch.location}  {ch.label}")) + "\n")
         else:
             loc = batch[0].finding.location
-            stream.write(c("bold", f"{loc if loc else 'policy'}") + "\n")
+            stream.write(c("bold", clean(f"{loc if loc else 'policy'}")) + "\n")
         for r in batch:
             _write_finding(stream, r, c)
         stream.write("\n")
 
     for note in report.notes:
-        stream.write(c("dim", f"note: {note}") + "\n")
+        stream.write(c("dim", clean(f"note: {note}")) + "\n")
     _write_summary(stream, report, c)
 
 
@@ -90,10 +95,10 @@ def _write_finding(stream: IO[str], r: ReportedFinding, c) -> None:
     )
     predicted = " (predicted)" if f.predicted else ""
     stream.write(f"  {c(r.severity, f'{r.severity:<7}')} {f.code} {r.rule.id}{predicted}\n")
-    stream.write(f"          {where}{f.message}\n")
+    stream.write(f"          {clean(where + f.message)}\n")
     for h in f.holders:
-        stream.write(f"          held by: {_holder_line(h)}\n")
-    stream.write(c("dim", f"          fix: {f.fix}") + "\n")
+        stream.write(f"          held by: {clean(_holder_line(h))}\n")
+    stream.write(c("dim", f"          fix: {clean(f.fix)}") + "\n")
 
 
 def _write_summary(stream: IO[str], report: Report, c) -> None:
@@ -109,10 +114,8 @@ def _write_summary(stream: IO[str], report: Report, c) -> None:
         parts.append(f"{report.suppressed} suppressed" + (f" ({detail})" if detail else ""))
     if report.predicted:
         parts.append(f"{report.predicted} on predicted values")
-    stream.write(
-        f"{_plural(report.changes, 'change')} checked against {sources} with policy {report.policy}: "
-        f"{', '.join(parts)}\n"
-    )
+    line = f"{_plural(report.changes, 'change')} checked against {sources} with policy {report.policy}: "
+    stream.write(clean(line + ", ".join(parts)) + "\n")
 
 
 def _describe_sources(report: Report) -> str:

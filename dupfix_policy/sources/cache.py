@@ -44,6 +44,7 @@ SCHEME = "cache"
 # aliases). A cache of another version holds other keys: it is refused with "rebuild it", never read.
 SCHEMA_VERSION = 2
 DEFAULT_MAX_AGE_S = 24 * 3600.0
+CLOCK_SKEW_S = 300.0  # a sync time this far ahead of our clock is tolerated (machines' clocks differ)
 BUSY_TIMEOUT_MS = 60_000  # a reader waits this long for a sync's commit, a sync for readers to finish
 LOOKUP_CHUNK = 500  # keys per query: well under SQLite's bound-parameter limit
 
@@ -129,11 +130,24 @@ def _uri_path(path: str) -> str:
     return quote(os.path.abspath(path))
 
 
+class CacheDamaged(ValueError):
+    """The cache file is SQLite with our tables, but a value in it is not what sync writes."""
+
+
 def read_sources(conn: sqlite3.Connection) -> list[CachedSource]:
     rows = conn.execute(
         "SELECT id, spec, origin, directories, as_of, synced_at, delta_state, delta_at FROM sources ORDER BY id"
     ).fetchall()
-    return [CachedSource(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], r[5], r[6], r[7]) for r in rows]
+    out = []
+    for r in rows:
+        directories = json.loads(r[3]) if isinstance(r[3], str) else None
+        if not isinstance(directories, list) or any(d not in DIRECTORIES for d in directories):
+            raise CacheDamaged(f"source row {r[0]}: directories {r[3]!r} is not a list of {', '.join(DIRECTORIES)}")
+        if not isinstance(r[1], str) or not isinstance(r[5], str):
+            raise CacheDamaged(f"source row {r[0]}: spec and synced_at must be text")
+        parse_time(r[5])  # ValueError when it is no time
+        out.append(CachedSource(r[0], r[1], r[2], tuple(directories), r[4], r[5], r[6], r[7]))
+    return out
 
 
 def read_tenant(conn: sqlite3.Connection) -> Tenant | None:
@@ -141,7 +155,13 @@ def read_tenant(conn: sqlite3.Connection) -> Tenant | None:
     if row is None or row[0] == "null":
         return None
     data = json.loads(row[0])
-    return Tenant(data.get("initialDomain") or None, tuple(data.get("verifiedDomains") or ()))
+    if not isinstance(data, dict):
+        raise CacheDamaged(f"meta tenant {row[0][:60]!r} is not a JSON object")
+    domains = data.get("verifiedDomains") or []
+    if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
+        raise CacheDamaged("meta tenant: verifiedDomains is not a list of names")
+    initial = data.get("initialDomain")
+    return Tenant(initial if isinstance(initial, str) and initial else None, tuple(domains))
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -149,9 +169,16 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 
 def record_object(record: str) -> DirectoryObject:
-    from .snapshot import record_to_object
+    """A cached record as an object, validated like a snapshot line (CacheDamaged if it isn't one)."""
+    from .snapshot import _object_problem, record_to_object, strict_loads
 
-    return record_to_object(json.loads(record))
+    if not isinstance(record, str):
+        raise CacheDamaged(f"an object record is {type(record).__name__}, not JSON text")
+    data = strict_loads(record.encode("utf-8"))
+    problem = _object_problem(data)
+    if problem is not None:
+        raise CacheDamaged(f"an object record is invalid: {problem[0] or 'record'}: {problem[1]}")
+    return record_to_object(data)
 
 
 class CacheSource:
@@ -178,6 +205,10 @@ class CacheSource:
                 )
             self.sources = read_sources(self._conn)
             self._tenant = read_tenant(self._conn)
+        except (ValueError, UnicodeError, RecursionError) as exc:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            raise self._damaged(exc) from None
         except sqlite3.DatabaseError as exc:
             with contextlib.suppress(Exception):
                 self._conn.close()
@@ -189,6 +220,14 @@ class CacheSource:
         if max_age_s is not None:
             self._check_fresh(max_age_s)
 
+    def _damaged(self, exc: BaseException) -> StateUnavailableError:
+        """Damaged contents are unavailable state (exit 3) with a way out, never a crash (exit 4)."""
+        return StateUnavailableError(
+            f"the state cache is damaged ({type(exc).__name__}: {exc})",
+            location=Location(self.path),
+            hint=f"delete it and fill it again: dupfix sync --full --cache {self.path}",
+        )
+
     def _check_fresh(self, max_age_s: float) -> None:
         """Fail closed on stale state: exit 3 naming each source that is older than allowed."""
         if not self.sources:
@@ -198,8 +237,18 @@ class CacheSource:
                 hint=f"run dupfix sync --source SPEC --cache {self.path}",
             )
         now = utc_now()
-        stale = [(s, (now - parse_time(s.synced_at)).total_seconds()) for s in self.sources]
-        stale = [(s, age) for s, age in stale if age > max_age_s]
+        ages = [(s, (now - parse_time(s.synced_at)).total_seconds()) for s in self.sources]
+        future = [s for s, age in ages if age < -CLOCK_SKEW_S]
+        if future:
+            # A sync time ahead of this clock proves nothing about freshness: a wrong clock, or a
+            # file made to look fresh. Stale, like any other time the check can't trust.
+            names = ", ".join(f"{s.spec} synced at {s.synced_at}" for s in future)
+            raise StateUnavailableError(
+                f"the state cache says it was synced in the future ({names}; now {format_time(now)})",
+                location=Location(self.path),
+                hint=f"check this machine's clock, then run dupfix sync --cache {self.path}",
+            )
+        stale = [(s, age) for s, age in ages if age > max_age_s]
         if stale:
             names = ", ".join(f"{s.spec} synced {format_age(age)} ago ({s.synced_at})" for s, age in stale)
             raise StateUnavailableError(
@@ -237,20 +286,26 @@ class CacheSource:
         """Objects holding any of `keys` or named by any of `targets`: a few indexed queries."""
         wanted = sorted(set(keys) | {target_key(t) for t in targets})
         rows: dict[int, str] = {}
-        for start in range(0, len(wanted), LOOKUP_CHUNK):
-            chunk = wanted[start : start + LOOKUP_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            query = (
-                "SELECT o.rowid, o.record FROM objects o WHERE o.rowid IN "
-                f"(SELECT obj FROM keys WHERE key IN ({marks}))"
-            )
-            for rowid, record in self._conn.execute(query, chunk):
-                rows[rowid] = record
-        return [record_object(rows[r]) for r in sorted(rows)]
+        try:
+            for start in range(0, len(wanted), LOOKUP_CHUNK):
+                chunk = wanted[start : start + LOOKUP_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                query = (
+                    "SELECT o.rowid, o.record FROM objects o WHERE o.rowid IN "
+                    f"(SELECT obj FROM keys WHERE key IN ({marks}))"
+                )
+                for rowid, record in self._conn.execute(query, chunk):
+                    rows[rowid] = record
+            return [record_object(rows[r]) for r in sorted(rows)]
+        except (sqlite3.Error, ValueError, UnicodeError, RecursionError) as exc:
+            raise self._damaged(exc) from None
 
     def scan(self) -> Iterator[DirectoryObject]:
-        for (record,) in self._conn.execute("SELECT record FROM objects ORDER BY rowid"):
-            yield record_object(record)
+        try:
+            for (record,) in self._conn.execute("SELECT record FROM objects ORDER BY rowid"):
+                yield record_object(record)
+        except (sqlite3.Error, ValueError, UnicodeError, RecursionError) as exc:
+            raise self._damaged(exc) from None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -397,7 +397,7 @@ def _cached_state(path: str) -> tuple[list[CachedSource], str | None]:
             return read_sources(conn), None
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, ValueError, UnicodeError) as exc:  # damaged: rebuilt from scratch
         return [], f"unreadable cache ({exc})"
 
 

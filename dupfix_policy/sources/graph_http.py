@@ -372,7 +372,9 @@ class GraphHttp:
         """Raise what a non-2xx answer means: `_Retry` for transient ones, else the final error."""
         if status in THROTTLED:
             wait = retry_after_seconds(_header(headers, "Retry-After"))
-            if wait is None:
+            if wait is None or wait <= 0:
+                # `Retry-After: 0`, a negative number or a past date would mean asking again at once,
+                # in a tight loop against a service that just said it is overloaded: back off instead.
                 wait = min(THROTTLE_BACKOFF_S * 2**attempt.throttles, THROTTLE_BACKOFF_CAP_S)
             raise _Retry(f"{status} {_status_name(status)}", wait, True)
         code, message = _graph_error(body)

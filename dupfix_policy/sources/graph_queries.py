@@ -297,6 +297,14 @@ def quarantined_of(errors: Any) -> tuple[Quarantined, ...]:
     return tuple(out)
 
 
+# The Graph type of each property `to_object` keeps that is not a string (Graph's v1.0 schema).
+_SHAPES: dict[str, type] = {
+    "proxyAddresses": list, "otherMails": list, "groupTypes": list, "imAddresses": list,
+    "mailEnabled": bool, "securityEnabled": bool, "accountEnabled": bool,
+}  # fmt: skip
+_SHAPE_NAMES = {list: "a list of strings", bool: "true or false", str: "a string"}
+
+
 def to_object(record: Any, collection: Collection) -> DirectoryObject:
     """One Graph JSON object as the engine's `DirectoryObject` (only the attributes it judges).
 
@@ -317,13 +325,20 @@ def to_object(record: Any, collection: Collection) -> DirectoryObject:
         if value is None or name not in wanted:
             continue
         kind = type(value)
+        expected = _SHAPES.get(name, str)
+        if kind is not expected:
+            # Graph's schema says which: a string where a list belongs (`"proxyAddresses": "SMTP:x"`)
+            # read as given would hide that value from the check, so the answer is unreadable.
+            raise MalformedAnswer(
+                f"{collection.label} {ident}: {name} should be {_SHAPE_NAMES[expected]}, not {value!r:.80}"
+            )
         if kind is str:
             if value:
                 attributes[name] = value
         elif kind is list:
             items = tuple(value)
             if not all(type(v) is str for v in items):
-                items = tuple(str(v) for v in items if v is not None)
+                raise MalformedAnswer(f"{collection.label} {ident}: {name} holds a value that is not text")
             attributes[name] = items
         elif kind is bool:
             attributes[name] = value

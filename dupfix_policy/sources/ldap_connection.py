@@ -13,6 +13,7 @@ text passes through `_redact` as a second guard.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import math
 import ssl
 from collections.abc import Iterator, Mapping, Sequence
@@ -85,6 +86,7 @@ class LdapConnection:
     def open(self) -> None:
         """Connect, upgrade to TLS when asked, bind. Raises StateUnavailableError on any failure."""
         s = self.settings
+        self._refuse_clear_text_password()
         tls = None
         if s.tls:
             tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=s.ca_file, sni=s.host)
@@ -113,6 +115,23 @@ class LdapConnection:
             self._close(conn)
             raise
         self._conn = conn
+
+    def _refuse_clear_text_password(self) -> None:
+        """A simple bind over plain ldap:// sends the password in clear text: only to this machine.
+
+        Why: anyone on the path to a remote DC (or a spoofed one) would read the service account's
+        password. Graph refuses plain http for the same reason. Loopback (a test DC, an SSH
+        tunnel's local end) is allowed; a name is judged as written, never resolved (`localhost`
+        only), since DNS can be made to answer anything.
+        """
+        s = self.settings
+        if s.tls or not s.password or _is_loopback(s.host):
+            return
+        raise StateUnavailableError(
+            f"refusing a simple bind to {s.address} over plain ldap://: the password would cross the network "
+            "in clear text",
+            hint=f"use ldaps:// or {STARTTLS_VAR}=1",
+        )
 
     def close(self) -> None:
         if self._conn is not None:
@@ -312,3 +331,14 @@ class LdapConnection:
     def _redact(self, text: str) -> str:
         password = self.settings.password
         return text.replace(password, "********") if password else text
+
+
+def _is_loopback(host: str) -> bool:
+    """`localhost`, `*.localhost`, 127.0.0.0/8 or ::1, as written (no name is resolved)."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

@@ -79,6 +79,7 @@ import os
 import pickle
 import re
 import signal
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
@@ -94,7 +95,7 @@ from ..addresses import (
     target_key,
     upn_key,
 )
-from ..errors import UserInputError
+from ..errors import StateUnavailableError, UserInputError
 from ..hookspecs import hookimpl
 from ..interfaces import SourceFactory
 from ..model import (
@@ -110,7 +111,7 @@ from ..model import (
     canonical_attribute,
 )
 from ..projection import dn_parts
-from .snapshot_writer import JSONL_EXTENSIONS, SNAPSHOT_VERSION
+from .snapshot_writer import END_FLAG, END_KEY, JSONL_EXTENSIONS, SNAPSHOT_VERSION
 
 SCHEME = "snapshot"
 STATES: tuple[str, ...] = ("active", "soft-deleted")
@@ -145,6 +146,45 @@ _TYPED_NAMESPACES = frozenset({addresses.PROXY, addresses.TARGET})
 BLOCK_SIZE = 32 * 1024  # bytes per prefilter block: small enough that locating a hit is cheap
 READ_SIZE = 8 * 1024 * 1024
 BOM = b"\xef\xbb\xbf"
+# Raw C0 controls other than tab, LF and CR are never valid in JSON: checked on every line, also
+# those the prefilter rules out, so a damaged file is exit 2 whether or not a plan touches it.
+_RAW_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+# A JSON document is parsed whole (the small-tenant format); past this, JSON Lines are the answer.
+MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
+
+
+class JsonProblem(ValueError):
+    """Valid JSON syntax that a snapshot may still not contain (duplicate keys, lone surrogates)."""
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` refusing duplicate keys: `json.loads` keeps the last one silently,
+    which would let `{"userPrincipalName": "a", "userPrincipalName": "b"}` hide `a` from a check."""
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise JsonProblem(f"the key {key!r} appears twice in one object")
+            seen.add(key)
+    return record
+
+
+def strict_loads(data: bytes) -> Any:
+    """`json.loads` that also refuses duplicate keys and lone surrogates (`"\\ud800"`).
+
+    Lone surrogates decode fine but can't be encoded again, so they would crash whatever prints or
+    writes the value later; they are looked for only when the raw text has such an escape.
+    Raises ValueError (JSONDecodeError, JsonProblem, or Python's integer digit limit).
+    """
+    value = json.loads(data, object_pairs_hook=_unique_pairs)
+    if _SURROGATE_ESCAPE.search(data):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise JsonProblem("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)") from None
+    return value
 
 
 def _translate_table() -> bytes:
@@ -251,7 +291,7 @@ class _Matcher:
     def learn_directory(self, line: bytes) -> None:
         """Forget a directory sentinel as soon as a line shows that directory is present."""
         try:
-            directory = json.loads(line.rstrip().rstrip(b",")).get("directory")
+            directory = strict_loads(line.rstrip().rstrip(b",")).get("directory")
         except Exception:  # the parser will report the line
             return
         if isinstance(directory, str):
@@ -285,7 +325,7 @@ class _Matcher:
         if not self.upn_keys:
             return False
         try:
-            record = json.loads(line.rstrip().rstrip(b","))
+            record = strict_loads(line.rstrip().rstrip(b","))
             upns = [v for k, v in record.items() if k.lower() == "userprincipalname"]
             obj = DirectoryObject(record["id"], "user", "entra", SOFT_DELETED, {"userPrincipalName": upns[0]})
             upn = original_upn(obj)
@@ -395,10 +435,15 @@ class SnapshotSource:
     """A snapshot file as a `StateSource`: point look-ups by streaming, full scans for export."""
 
     def __init__(
-        self, path: str, spec: str | None = None, *, verify: bool = False, workers: int | None = None
+        self, path: str, spec: str | None = None, *, verify: bool = False, workers: int | None = None,
+        strict_inputs: bool = False,
     ) -> None:
         self.path = path
         self.workers = workers
+        self.strict_inputs = strict_inputs
+        self._notes: list[str] = []
+        self._end_offset: int | None = None  # JSON Lines: where the end record starts
+        self._end_count: int | None = None  # ... and the object count it gives
         self.spec = spec if spec is not None else f"{SCHEME}:{path}"
         self.verify = verify
         self._found: dict[ObjectRef, tuple[int, DirectoryObject, frozenset[str]]] = {}
@@ -417,7 +462,15 @@ class SnapshotSource:
             ) from None
         except OSError as exc:
             raise UserInputError(f"cannot read snapshot: {exc.strerror}", location=Location(path)) from exc
+        if not stat.S_ISREG(self._stat.st_mode):
+            raise UserInputError(
+                "not a regular file (a directory, device, FIFO or socket)",
+                location=Location(path),
+                hint="a snapshot is read several times, so it must be a file: save it first",
+            )
         self._open_header()
+        if self.layout == "jsonl":
+            self._find_end()
         if verify and self.layout != "json":
             for _ in self.scan():
                 pass
@@ -455,9 +508,9 @@ class SnapshotSource:
             header.pop("objects", None)
         else:
             try:
-                header = json.loads(stripped)
+                header = strict_loads(stripped)
                 self.layout = "jsonl"
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 # Not one JSON value per line: a JSON document spread over lines (the name is
                 # only a hint). If it isn't one either, report it as the format it claims to be.
                 self.layout = "json"
@@ -476,12 +529,17 @@ class SnapshotSource:
             data = fh.read()
         try:
             json.loads(data[len(BOM) :] if data.startswith(BOM) else data)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return False
         return True
 
     def _load_document(self) -> None:
         """Parse a JSON document of any layout whole: the small-tenant format."""
+        if self._stat.st_size > MAX_DOCUMENT_BYTES:
+            raise self._error(
+                f"a JSON snapshot of {self._stat.st_size // 2**20} MB is too large to read whole",
+                hint="export it as JSON Lines (`dupfix snapshot --output tenant.jsonl`), which is streamed",
+            )
         with self._open() as fh:
             data = fh.read()
         document = self._loads(data[self._document_start :], None)
@@ -492,6 +550,7 @@ class SnapshotSource:
             raise self._error("must be a list of objects", field="objects")
         self._check_header(document, 1)
         objects = []
+        seen: set[str] = set()
         for i, record in enumerate(raw_objects):
             problem = _object_problem(record)
             if problem is not None:
@@ -499,6 +558,10 @@ class SnapshotSource:
                 raise self._error(problem[1], line=line, field=f"objects[{i}].{problem[0]}".rstrip("."))
             obj = record_to_object(record)
             self._check_directory(obj, None)
+            ident = f"{obj.directory}\n{obj.id}"
+            if ident in seen:
+                raise self._duplicate(obj, self._line_of_record(data, record, i))
+            seen.add(ident)
             objects.append((i, obj))
         self._objects = objects
         self._directories_complete = True
@@ -541,6 +604,7 @@ class SnapshotSource:
             else None
         )
         self.as_of: str | None = header.get("asOf")
+        self._end_promised = header.get(END_FLAG) is True
         declared = header.get("directories")
         self._declared: frozenset[str] | None = frozenset(declared) if declared is not None else None
 
@@ -580,11 +644,72 @@ class SnapshotSource:
         if self.layout == "json":
             yield from (obj for _, obj in self._documents_objects())
             return
+        seen: set[str] = set()
+        count = 0
         for offset, line in self._lines():
             obj = self._parse_line(line, offset)
             if obj is not None:
+                ident = f"{obj.directory}\n{obj.id}"
+                if ident in seen:
+                    raise self._duplicate(obj, self._line_number(offset))
+                seen.add(ident)
+                count += 1
                 yield obj
+        if self._end_count is not None and count != self._end_count:
+            raise StateUnavailableError(
+                f"the end record says {self._end_count} objects, but the snapshot holds {count}",
+                location=Location(self.path),
+                hint="lines were lost or added after the export: export the snapshot again",
+            )
         self._directories_complete = True
+
+    def _duplicate(self, obj: DirectoryObject, line: int | None) -> UserInputError:
+        return self._error(
+            f"object {obj.id} ({obj.directory}) appears twice",
+            line=line, field="id",
+            hint="each object is listed once; export the snapshot again",
+        )  # fmt: skip
+
+    def report_notes(self, covered: frozenset[str]) -> list[str]:
+        """What the reader noticed without failing (a snapshot without an end record)."""
+        return list(self._notes)
+
+    def _find_end(self) -> None:
+        """Find the end record of a JSON Lines snapshot, or decide what its absence means.
+
+        Absent although the header promises it: the file was cut short (exit 3). Absent in a file
+        that never promised it (another tool, an older dupfix): a note, or exit 3 with
+        --strict-inputs, since such a cut can't be told from a complete file.
+        """
+        size = self._stat.st_size
+        with self._open() as fh:
+            fh.seek(max(self._body_offset, size - 65536))
+            tail = fh.read()
+        body = tail.rstrip()
+        start = body.rfind(b"\n") + 1
+        last = body[start:].strip()
+        record: Any = None
+        if last.startswith(b'{"' + END_KEY.encode()):
+            with contextlib.suppress(ValueError):
+                record = strict_loads(last)
+        end = record.get(END_KEY) if isinstance(record, dict) and len(record) == 1 else None
+        if isinstance(end, dict) and type(end.get("objects")) is int and end["objects"] >= 0:
+            self._end_offset = size - len(tail) + start
+            self._end_count = end["objects"]
+            return
+        if self._end_promised:
+            raise StateUnavailableError(
+                "the snapshot ends without its end record: it was cut short, so objects are missing",
+                location=Location(self.path, self._line_number(size - len(tail) + start)),
+                hint="export it again with `dupfix snapshot` and make sure the copy completes",
+            )
+        message = (
+            f"{self.spec}: the snapshot has no end record, so a file cut short can't be told from a "
+            "complete one; export it with `dupfix snapshot` to get one"
+        )
+        if self.strict_inputs:
+            raise StateUnavailableError(message, location=Location(self.path), hint="--strict-inputs refuses it")
+        self._notes.append(message)
 
     def close(self) -> None:
         """Drop what look-ups remembered; the file itself is opened only during a pass."""
@@ -671,6 +796,8 @@ class SnapshotSource:
                 continue
             matcher.forget_directory(obj.directory)
             if obj.ref in self._found:
+                if self._found[obj.ref][0] != offset:
+                    raise self._duplicate(obj, self._line_number(offset))
                 continue
             held = frozenset(all_lookup_keys(obj))
             if not held.isdisjoint(matcher.keys):
@@ -736,6 +863,13 @@ class SnapshotSource:
 
     def _block_candidates(self, block: bytes, matcher: _Matcher, block_offset: int) -> list[int]:
         """Start offsets (within `block`) of the candidate lines, in order."""
+        control = _RAW_CONTROL.search(block)
+        if control is not None:
+            raise self._error(
+                f"raw control character 0x{block[control.start()]:02x} (JSON strings must escape it as \\u00XX)",
+                line=self._line_number(block_offset + control.start()),
+                hint="fix the line or export the snapshot again",
+            )
         if matcher.parse_all:
             return [0, *(p + 1 for p in _all_positions(block, b"\n") if p + 1 < len(block))]
         translated = block.translate(_TABLE)
@@ -809,11 +943,17 @@ class SnapshotSource:
         try:
             if b"\\" in raw:
                 value = json.loads(b'"' + raw + b'"')
-                return value if isinstance(value, str) else str(value)
+                value = value if isinstance(value, str) else str(value)
+                value.encode("utf-8")  # a lone surrogate escape can't be: refuse it here too
+                return value
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = self._line_number(offset)
             raise self._error("not valid UTF-8 (snapshots are UTF-8)", line=line) from exc
+        except UnicodeEncodeError:
+            raise self._error(
+                "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)", line=self._line_number(offset)
+            ) from None
         except json.JSONDecodeError as exc:
             raise self._error(
                 f"invalid JSON string escape: {exc.msg}", line=self._line_number(offset)
@@ -831,6 +971,12 @@ class SnapshotSource:
             return
         expected = b"]}" if self.layout == "json-lines" else b"}"
         if not end.endswith(expected):
+            if self.layout == "json-lines" and end.endswith((b"},", b"}")):
+                raise StateUnavailableError(
+                    "the snapshot ends after an object, without the closing `]}`: it was cut short",
+                    location=Location(self.path, self._line_number(size - len(last_line))),
+                    hint="export the snapshot again",
+                )
             raise self._error(
                 "the last line is incomplete (was the export cut short?)",
                 line=self._line_number(size - len(last_line)),
@@ -840,7 +986,7 @@ class SnapshotSource:
     def _parse_line(self, line: bytes, offset: int) -> DirectoryObject | None:
         """Parse and validate one body line; None for blank lines and the JSON document's end."""
         text = line.strip()
-        if not text:
+        if not text or offset == self._end_offset:
             return None
         if self.layout == "json-lines":
             if text == b"]}":
@@ -848,8 +994,8 @@ class SnapshotSource:
             if text.endswith(b","):
                 text = text[:-1]
         try:
-            record = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            record = strict_loads(text)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             self._loads(text, self._line_number(offset))  # raises, naming the line
             raise
         problem = _object_problem(record)
@@ -887,9 +1033,13 @@ class SnapshotSource:
 
     def _loads(self, text: bytes, line: int | None) -> Any:
         try:
-            return json.loads(text)
+            return strict_loads(text)
         except UnicodeDecodeError as exc:
             raise self._error("not valid UTF-8 (snapshots are UTF-8)", line=line) from exc
+        except RecursionError:
+            raise self._error("not valid JSON: nested too deeply", line=line) from None
+        except JsonProblem as exc:
+            raise self._error(str(exc), line=line, hint="fix the line or export the snapshot again") from None
         except json.JSONDecodeError as exc:
             where = line if line is not None else exc.lineno
             if line is not None and exc.lineno > 1:
@@ -899,6 +1049,8 @@ class SnapshotSource:
                 line=where,
                 hint="each line of a JSON Lines snapshot is one JSON object",
             ) from exc
+        except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+            raise self._error(f"not valid JSON: {exc}", line=line) from None
 
     def _error(self, message: str, *, line: int | None = None, field: str | None = None,
                hint: str | None = None) -> UserInputError:  # fmt: skip
@@ -973,10 +1125,13 @@ def _collect(child: tuple[int, int], source: SnapshotSource) -> list[tuple[int, 
     pid, read_fd = child
     with os.fdopen(read_fd, "rb") as pipe:
         data = pipe.read()
-    os.waitpid(pid, 0)
-    if not data:
-        raise RuntimeError("a snapshot scan worker died without a result")
-    result = pickle.loads(data)
+    _, status = os.waitpid(pid, 0)
+    if not data or status != 0:
+        raise RuntimeError(f"a snapshot scan worker died without a result (wait status {status})")
+    try:
+        result = pickle.loads(data)
+    except Exception as exc:
+        raise RuntimeError(f"a snapshot scan worker sent a broken result: {exc}") from None
     if result[0] == "ok":
         return list(result[1])
     if result[0] == "error":
@@ -1001,6 +1156,7 @@ def create(spec: str, options: Mapping[str, Any]) -> SnapshotSource:
         spec,
         verify=bool(options.get("verify", False)),
         workers=int(workers) if workers is not None else None,
+        strict_inputs=bool(options.get("strict_inputs", False)),
     )
 
 

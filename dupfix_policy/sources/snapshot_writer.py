@@ -10,6 +10,8 @@ snapshot kept in git diffs by object, not by accident of ordering:
 - objects sorted by (directory, kind, id);
 - keys in a fixed order: `id, kind, directory, state`, the other attributes sorted by name,
   then `quarantined` (written only when non-empty);
+- JSON Lines end with an end record, `{"end":{"objects":N}}`, announced by `"endRecord":true` in
+  the header, so a reader can tell a complete file from one cut at a line break;
 - one object per line in both formats (JSON: inside the `objects` array), compact separators,
   UTF-8 without `\\u` escapes (the reader's prefilter reads raw UTF-8 fastest, and people can
   grep for `Müller`).
@@ -34,6 +36,15 @@ JSONL_EXTENSIONS: tuple[str, ...] = (".jsonl", ".ndjson")
 Format = Literal["json", "jsonl"]
 
 _FIXED_KEYS: frozenset[str] = frozenset({"id", "kind", "directory", "state", "quarantined"})
+# JSON Lines end with `{"end":{"objects":N}}`, and their header says so (`"endRecord":true`): a file
+# cut at a line break is otherwise a valid, smaller snapshot, and a check against it a false pass.
+END_FLAG = "endRecord"
+END_KEY = "end"
+
+
+def end_record(count: int) -> dict[str, Any]:
+    """The last line of a JSON Lines snapshot: how many objects precede it."""
+    return {END_KEY: {"objects": count}}
 
 
 def format_for_path(path: str, fmt: str | None = None) -> Format:
@@ -134,11 +145,13 @@ def write_snapshot(
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
             if kind == "jsonl":
-                out.write(_dumps(header))
+                out.write(_dumps({**header, END_FLAG: True}))
                 out.write("\n")
                 for row in rows:
                     out.write(row[3])
                     out.write("\n")
+                out.write(_dumps(end_record(len(rows))))
+                out.write("\n")
             else:
                 head = _dumps(header)
                 out.write(head[:-1])

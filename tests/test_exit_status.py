@@ -1,0 +1,95 @@
+"""The exit status is the verdict: a closed pipe, a full disk or a dead worker never turns into a pass."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dupfix_policy import cli
+from dupfix_policy.audit import collect
+from dupfix_policy.sources import snapshot
+from dupfix_policy.sources.snapshot_writer import write_snapshot
+
+ROOT = Path(__file__).resolve().parents[1]
+TENANT = ROOT / "examples" / "tenant.json"
+DUPLICATE_PLAN = """\
+version: 1
+changes:
+  - op: create
+    kind: user
+    set: {userPrincipalName: alice@contoso.com}
+"""
+
+
+@pytest.fixture
+def duplicate_plan(tmp_path: Path) -> Path:
+    path = tmp_path / "plan.yaml"
+    path.write_text(DUPLICATE_PLAN, encoding="utf-8")
+    return path
+
+
+def _run_with_stdout(stdout: int, *args: str) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "dupfix_policy", *args], stdout=stdout, stderr=subprocess.PIPE,
+        env=env, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_a_closed_stdout_pipe_keeps_the_failing_verdict(duplicate_plan: Path) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader (`| head -0`) is gone before dupfix writes a byte
+    try:
+        done = _run_with_stdout(write_end, "check", str(duplicate_plan), "--source", f"snapshot:{TENANT}")
+    finally:
+        os.close(write_end)
+    assert done.returncode == 1, done.stderr.decode()
+    assert b"Traceback" not in done.stderr
+
+
+def test_stdout_on_a_full_disk_is_exit_2_with_a_message(duplicate_plan: Path) -> None:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full")
+    with open("/dev/full", "wb") as full:
+        done = _run_with_stdout(full.fileno(), "check", str(duplicate_plan), "--source", f"snapshot:{TENANT}")
+    assert done.returncode == 2
+    assert b"cannot write to standard output" in done.stderr
+    assert b"Traceback" not in done.stderr
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_a_dead_audit_key_counting_worker_is_exit_4(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DUPFIX_AUDIT_WORKERS", "2")
+    monkeypatch.setattr(collect, "_work", lambda *_: _die())
+    code = cli.main(["audit", "--source", f"snapshot:{TENANT}", "--quiet", "--format", "json"])
+    assert code == 4
+    assert "key-counting worker" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_a_dead_snapshot_scan_worker_is_exit_4(monkeypatch, tmp_path, duplicate_plan, capsys) -> None:
+    source = snapshot.SnapshotSource(str(TENANT))
+    big = tmp_path / "tenant.jsonl"
+    write_snapshot(str(big), list(source.scan()), source.tenant, source.as_of, source.directories)
+    parent = os.getpid()
+    real_scan = snapshot.SnapshotSource._scan_range
+
+    def scan_or_die(self, matcher, start, end):  # type: ignore[no-untyped-def]
+        if os.getpid() != parent:
+            _die()
+        return real_scan(self, matcher, start, end)
+
+    monkeypatch.setenv("DUPFIX_SNAPSHOT_WORKERS", "2")
+    monkeypatch.setattr(snapshot.SnapshotSource, "_scan_range", scan_or_die)
+    code = cli.main(["check", str(duplicate_plan), "--source", f"snapshot:{big}", "--format", "json"])
+    assert code == 4
+    assert "scan worker died" in capsys.readouterr().err
