@@ -31,6 +31,7 @@ _API: dict[str, str] = {
     "ChangeRef": "dupfix_policy.model",
     "DirectoryObject": "dupfix_policy.model",
     "Finding": "dupfix_policy.model",
+    "HolderView": "dupfix_policy.model",
     "Location": "dupfix_policy.model",
     "Plan": "dupfix_policy.model",
     "Quarantined": "dupfix_policy.model",
@@ -41,6 +42,7 @@ _API: dict[str, str] = {
     "Tenant": "dupfix_policy.model",
     # what rules see (facts.py)
     "AddedClaim": "dupfix_policy.facts",
+    "AuditContext": "dupfix_policy.facts",
     "CheckContext": "dupfix_policy.facts",
     "DerivedAddress": "dupfix_policy.facts",
     "RestoreOrder": "dupfix_policy.facts",
@@ -55,6 +57,7 @@ _API: dict[str, str] = {
 
 __all__ = [
     "AddedClaim",
+    "AuditContext",
     "Change",
     "ChangeRef",
     "CheckContext",
@@ -64,6 +67,7 @@ __all__ = [
     "DirectoryObject",
     "DoctorLine",
     "Finding",
+    "HolderView",
     "Location",
     "Plan",
     "PlanFormat",
@@ -104,6 +108,7 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them
     from .errors import PluginError, StateUnavailableError, UserInputError
     from .facts import (
         AddedClaim,
+        AuditContext,
         CheckContext,
         DerivedAddress,
         RestoreOrder,
@@ -128,6 +133,7 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them
         ChangeRef,
         DirectoryObject,
         Finding,
+        HolderView,
         Location,
         Plan,
         Quarantined,

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .addresses import (
@@ -54,8 +55,10 @@ from .model import (
 from .projection import DEFAULT_SYNC, SyncRules, project
 from .simulation import ChangeEffect, Simulation, planned_object, simulate, updated_object
 
+if TYPE_CHECKING:
+    from .policy import Policy
+
 LOOKUP_ROUNDS = 4
-SEVERITY_ORDER = ("error", "warning", "note", "off")
 
 
 # --- point look-ups -----------------------------------------------------------------------
@@ -158,7 +161,7 @@ def _tenant_of(sources: Sequence[StateSource]) -> Tenant | None:
 # --- facts for the rules ----------------------------------------------------------------------
 
 
-def _primary_keys(obj: DirectoryObject, sync: SyncRules = DEFAULT_SYNC) -> set[str]:
+def primary_keys(obj: DirectoryObject, sync: SyncRules = DEFAULT_SYNC) -> set[str]:
     """Keys soft match compares: the UPN (users) and the primary SMTP address (domain.md §5),
     of an AD object as sync projects them into Entra ID."""
     keys: set[str] = set()
@@ -184,7 +187,7 @@ def _primary_keys(obj: DirectoryObject, sync: SyncRules = DEFAULT_SYNC) -> set[s
 
 
 def _holds_as_primary(identity: IdentityView, key: str, sync: SyncRules = DEFAULT_SYNC) -> bool:
-    return any(key in _primary_keys(o, sync) for o in identity.objects)
+    return any(key in primary_keys(o, sync) for o in identity.objects)
 
 
 class _Facts:
@@ -238,7 +241,7 @@ class _Facts:
             if me is None or me.state != "active":
                 continue
             obj = next((o for o in me.objects if o.directory == effect.change.directory), me.objects[0])
-            for key in sorted(_primary_keys(obj, sim.sync)):
+            for key in sorted(primary_keys(obj, sim.sync)):
                 if key not in effect.added:
                     continue
                 for other in sim.after.holders(key):
@@ -389,9 +392,9 @@ class _Facts:
         return out, notes
 
 
-def sync_rules(policy: object, tenant: Tenant | None = None) -> SyncRules:
+def sync_rules(policy: Policy, tenant: Tenant | None = None) -> SyncRules:
     """The policy's `sync:` settings (merged with `.dupfix.yaml`'s) and the tenant's domains."""
-    settings = getattr(policy, "sync", None) or {}
+    settings = policy.sync
     return SyncRules.from_settings(
         settings,
         tenant.initial_domain if tenant else None,
@@ -404,11 +407,11 @@ def build_context(
     objects: Iterable[DirectoryObject],
     covered: frozenset[str],
     tenant: Tenant,
-    policy: object,
+    policy: Policy,
     today: dt.date | None = None,
 ) -> CheckContext:
     sim = simulate(changes, objects, covered, sync_rules(policy, tenant))
-    facts = _Facts(sim, soft_match=bool(getattr(policy, "soft_match", True)))
+    facts = _Facts(sim, soft_match=policy.soft_match)
     matches = facts.find_soft_matches()
     ctx = CheckContext(
         changes=tuple(changes),
@@ -460,13 +463,6 @@ def change_identities(changes: Sequence[Change]) -> dict[tuple[str, int], str]:
     return out
 
 
-def demote(severity: str, levels: int) -> str:
-    if severity == "off" or levels <= 0:
-        return severity
-    i = min(SEVERITY_ORDER.index(severity) + levels, SEVERITY_ORDER.index("note"))
-    return SEVERITY_ORDER[i]
-
-
 def run_rules(ctx: CheckContext, rules: Iterable[Rule]) -> list[Finding]:
     """Every rule over the same facts. A rule that raises is its plugin's bug: the run stops with
     `PluginError` (exit 4) naming the rule and the plugin, and no partial verdict is reported."""
@@ -490,7 +486,7 @@ def run_rules(ctx: CheckContext, rules: Iterable[Rule]) -> list[Finding]:
 def apply_policy(
     findings: Iterable[Finding],
     rules: dict[str, Rule],
-    policy: object,
+    policy: Policy,
     today: dt.date,
     identities: dict[tuple[str, int], str],
     suppressions: dict[tuple[str, int], Mapping[str, tuple[str, Location]]] | None = None,
@@ -500,7 +496,7 @@ def apply_policy(
         rule = rules.get(finding.code)
         if rule is None:
             raise UserInputError(f"a rule reported code {finding.code!r}, which no plugin declares")
-        verdict = policy_verdict(finding, rule, policy, today)
+        verdict = policy.verdict(finding, rule.info, today)
         if verdict is None:
             continue
         severity, suppressed = verdict
@@ -510,28 +506,6 @@ def apply_policy(
         digest = fingerprint(finding, ident)
         out.append(ReportedFinding(finding, rule.info, severity, digest, suppressed))
     return sort_findings(out)
-
-
-def policy_verdict(
-    finding: Finding, rule: Rule, policy: object, today: dt.date
-) -> tuple[str, dict[str, str | None] | None] | None:
-    """The policy's say on one finding: its severity and the exemption that suppresses it, if any.
-
-    None when the policy turns the rule off. Shared by the check and the audit, so both read a
-    policy pack the same way.
-    """
-    severity = demote(policy.severity(rule.info), finding.demote)  # type: ignore[attr-defined]
-    if severity == "off":
-        return None
-    exemption = policy.exemption_for(finding, today, info=rule.info)  # type: ignore[attr-defined]
-    if exemption is None:
-        return severity, None
-    return severity, {
-        "kind": "exemption",
-        "reason": exemption.reason,
-        "expires": exemption.expires.isoformat() if exemption.expires else None,
-        "location": str(exemption.location) if exemption.location else None,
-    }
 
 
 def inline_suppression(
@@ -568,7 +542,7 @@ def check(
     plans: Sequence[Plan],
     sources: Sequence[StateSource],
     rules: dict[str, Rule],
-    policy: object,
+    policy: Policy,
     today: dt.date | None = None,
 ) -> Report:
     """Judge every plan together: they are applied as one change set, so they must agree."""
@@ -589,7 +563,7 @@ def check(
     return Report(
         tool_version=__version__,
         sources=tuple(s.info for s in sources),
-        policy=str(getattr(policy, "name", "default")),
+        policy=policy.name,
         changes=len(changes),
         findings=tuple(reported),
         notes=tuple(notes),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .addresses import Claim
 from .index import Holding, IdentityView
 from .model import Change, ChangeRef, HolderView, Tenant
+from .projection import SyncRules
 from .simulation import Simulation, TargetProblem
 
 if TYPE_CHECKING:
@@ -135,10 +136,32 @@ class CheckContext:
     unresolved: list[UnresolvedTarget] = field(default_factory=list)
     restore_order: list[RestoreOrder] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    _by_change: dict[int, list[AddedClaim]] | None = field(default=None, repr=False, compare=False)
+
+    def added_by(self, change: Change) -> list[AddedClaim]:
+        """Every key one change adds (rules ask this per claim: grouped once per check)."""
+        if self._by_change is None:
+            groups: dict[int, list[AddedClaim]] = {}
+            for added in self.added:
+                groups.setdefault(id(added.change), []).append(added)
+            self._by_change = groups
+        return self._by_change.get(id(change), [])
+
+
+@dataclass(frozen=True, slots=True)
+class AuditContext:
+    """What a rule's `audit` function may look at besides the object itself."""
+
+    tenant: Tenant
+    covered: frozenset[str]
+    sync: SyncRules
+    policy: Policy
+    today: dt.date
 
 
 __all__ = [
     "AddedClaim",
+    "AuditContext",
     "CheckContext",
     "DerivedAddress",
     "RestoreOrder",

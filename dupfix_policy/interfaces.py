@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 from .model import DirectoryObject, Finding, Plan, Report, RuleInfo, SourceInfo, Target, Tenant
 
 if TYPE_CHECKING:
-    from .facts import CheckContext
+    from .facts import AuditContext, CheckContext
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,17 @@ class SourceFactory:
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule: its stable identity and a pure function from the simulation to findings."""
+    """A rule: its stable identity and a pure function from the simulation to findings.
+
+    `audit`, when given, also judges what already exists: `dupfix audit` calls it once per object
+    it reads from the sources (streaming: a million objects are never held at once), so a plugin
+    rule holds the tenant to the same standard as the plans. The built-in duplicate rules judge
+    the audit's conflicts through `rules.duplicates.code_for` instead.
+    """
 
     info: RuleInfo
     check: Callable[[CheckContext], Iterable[Finding]]
+    audit: Callable[[DirectoryObject, AuditContext], Iterable[Finding]] | None = None
     plugin: str = ""  # set by the registry: named when the rule raises (errors.PluginError)
 
 

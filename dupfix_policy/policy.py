@@ -27,7 +27,15 @@ from .schemas import load_schema
 
 DEFAULT_PACK = "default"
 PACKAGE = "dupfix_policy.policies"
+SEVERITY_ORDER: tuple[str, ...] = ("error", "warning", "note", "off")
 _DEMOTION = {"error": "warning", "warning": "note", "note": "note", "off": "off"}
+
+
+def demote(severity: str, levels: int) -> str:
+    """`levels` steps below `severity`, never below a note; `off` stays off."""
+    for _ in range(max(0, int(levels))):
+        severity = _DEMOTION.get(severity, severity)
+    return severity
 _NAMESPACES = ("upn", "proxy", "target", "alias", "sam", "anchor", "sid")
 _CLAIM_KEY = re.compile(r"^(?P<ns>" + "|".join(_NAMESPACES) + r"):(?P<rest>.+)$", re.IGNORECASE | re.DOTALL)
 
@@ -90,9 +98,26 @@ class Policy:
         for name, value in self.severities.items():
             if name in (info.code, info.id):
                 severity = value
-        for _ in range(int(demoted)):
-            severity = _DEMOTION.get(severity, severity)
-        return severity
+        return demote(severity, int(demoted))
+
+    def verdict(
+        self, finding: Finding, info: RuleInfo, today: dt.date
+    ) -> tuple[str, dict[str, str | None] | None] | None:
+        """This policy's say on one finding: its severity (the rule's, lowered by the finding's
+        `demote`) and the exemption that suppresses it, if any; None when the rule is off.
+        The check and the audit both ask this, so a pack reads the same in both."""
+        severity = self.severity(info, finding.demote)
+        if severity == "off":
+            return None
+        exemption = self.exemption_for(finding, today, info=info)
+        if exemption is None:
+            return severity, None
+        return severity, {
+            "kind": "exemption",
+            "reason": exemption.reason,
+            "expires": exemption.expires.isoformat() if exemption.expires else None,
+            "location": str(exemption.location) if exemption.location else None,
+        }
 
     def exemption_for(
         self, finding: Finding, today: dt.date, info: RuleInfo | None = None

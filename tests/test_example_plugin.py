@@ -142,3 +142,16 @@ def test_the_example_plugin_installed_in_a_clean_virtualenv_adds_its_format_and_
     report = json.loads(done.stdout)
     found = sorted((f["code"], f["location"]["line"]) for f in report["findings"])
     assert (done.returncode, found) == (1, [("DUP001", 3), ("EMP001", 2), ("EMP001", 3)])
+
+
+def test_a_plugin_rule_with_an_audit_function_judges_every_existing_object(employee_id):
+    from dupfix_policy.audit.run import run_audit
+    from dupfix_policy.policy import load_policy
+    from dupfix_policy.testing import TODAY, MemorySource, builtin_rules
+
+    keeps = entra_user("e104211@contoso.com", employeeId="104211")
+    breaks = entra_user("carla.diaz@contoso.com", employeeId="104299")
+    rules = {**builtin_rules(), **{r.info.code: r for r in employee_id.dupfix_rules()}}
+    result = run_audit([MemorySource([keeps, breaks], ("entra",))], rules, load_policy("default"), today=TODAY)
+    found = [(r.finding.code, r.finding.value) for r in result.report.findings]
+    assert found == [("EMP001", "carla.diaz@contoso.com")]

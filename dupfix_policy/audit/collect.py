@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
@@ -253,7 +253,10 @@ class _KeyCount:
 
 
 def collect(
-    sources: Sequence[StateSource], progress: Progress | None = None, workers: int | None = None
+    sources: Sequence[StateSource],
+    progress: Progress | None = None,
+    workers: int | None = None,
+    inspect: Callable[[DirectoryObject], None] | None = None,
 ) -> Collected:
     """Phase one over every source's `scan()`, then phase two: the candidates, exactly.
 
@@ -286,6 +289,8 @@ def collect(
                         continue
                     seen.add(ident)
                     count += 1
+                    if inspect is not None:  # rules with an `audit` function see every object once
+                        inspect(obj)
                     spool.add(obj)
                     origin.append(min(number, 127))
                     if counter is not None:

@@ -31,12 +31,9 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from ..addresses import (
-    ADDN,
-    ADUPN,
     ALIAS,
     ANCHOR,
     PROXY,
-    SAM,
     SID,
     UPN,
     cross_key,
@@ -45,16 +42,22 @@ from ..addresses import (
     smtp_key,
     upn_key,
 )
-from ..engine import _primary_keys as primary_keys  # the keys soft match compares, as the check has them
+from ..engine import primary_keys  # the keys soft match compares, as the check has them
 from ..index import ClaimIndex, Holding, IdentityView, link_twins
 from ..model import DirectoryObject, HolderView, ObjectRef, Quarantined
 from ..projection import SyncRules
+from ..rules.duplicates import (  # the check's rule codes: one table
+    PROXY_CODE,
+    QUARANTINED_CODE,
+    SOFT_DELETED_CODE,
+    SOFT_MATCH_CODE,
+    UPN_CODE,
+    UPN_PROXY_CODE,
+    code_for,
+)
 
 SMTP_PREFIX = f"{PROXY}:smtp:"
 
-# The check's rule for a key held by two active identities, by key namespace (rules/duplicates.py).
-SAME_KEY_CODES = {UPN: "DUP001", ADUPN: "DUP001", PROXY: "DUP002", SAM: "DUP014", ADDN: "DUP015"}
-ALIAS_CODES = {"user": "DUP013", "group": "DUP010"}
 ADDRESS_NAMESPACES = (UPN, PROXY)  # where a soft-deleted holder is DUP004
 LINK_NAMESPACES = (ANCHOR, SID)
 
@@ -197,16 +200,18 @@ def _bucket_conflicts(index: ClaimIndex, bucket: str) -> list[Conflict]:
     out: list[Conflict] = []
     if ns in LINK_NAMESPACES:
         entra = _per_entra_object(active)
-        return [Conflict("DUP008", bucket, tuple(entra))] if len(entra) >= 2 else []
+        code = code_for(ns, "")
+        return [Conflict(code, bucket, tuple(entra))] if code and len(entra) >= 2 else []
     if len(holders) < 2:
         return []
-    if ns in SAME_KEY_CODES and len(active) >= 2:
-        out.append(Conflict(SAME_KEY_CODES[ns], bucket, tuple(active)))
-    elif ns == ALIAS:
-        for kind, code in ALIAS_CODES.items():
+    if ns == ALIAS:
+        for kind in sorted({h.identity.kind for h in active}, key=("user", "group", "contact").index):
             same_kind = [h for h in active if h.identity.kind == kind]
-            if len(same_kind) >= 2:
+            code = code_for(ns, kind)
+            if code is not None and len(same_kind) >= 2:
                 out.append(Conflict(code, bucket, tuple(same_kind)))
+    elif (code := code_for(ns, "")) is not None and len(active) >= 2:
+        out.append(Conflict(code, bucket, tuple(active)))
     if ns in ADDRESS_NAMESPACES:
         out.extend(_soft_deleted(bucket, list(holders.values())))
     return out
@@ -220,13 +225,13 @@ def _address_conflicts(index: ClaimIndex, smtp: str) -> list[Conflict]:
     upn_active = {i: h for i, h in by_upn.items() if h.active}
     smtp_active = {i: h for i, h in by_smtp.items() if h.active}
     if len(upn_active) >= 2:
-        out.append(Conflict("DUP001", upn, tuple(upn_active[i] for i in sorted(upn_active))))
+        out.append(Conflict(UPN_CODE, upn, tuple(upn_active[i] for i in sorted(upn_active))))
     if len(smtp_active) >= 2:
-        out.append(Conflict("DUP002", smtp, tuple(smtp_active[i] for i in sorted(smtp_active))))
+        out.append(Conflict(PROXY_CODE, smtp, tuple(smtp_active[i] for i in sorted(smtp_active))))
     only_upn = {i: h for i, h in upn_active.items() if i not in smtp_active}
     only_smtp = {i: h for i, h in smtp_active.items() if i not in upn_active}
     if only_upn and only_smtp:
-        out.append(Conflict("DUP003", upn, tuple(_merge(only_upn, only_smtp))))
+        out.append(Conflict(UPN_PROXY_CODE, upn, tuple(_merge(only_upn, only_smtp))))
     everyone = _merge(by_upn, by_smtp)
     soft_key = smtp if any(not h.active for h in by_smtp.values()) or not by_upn else upn
     out.extend(_soft_deleted(soft_key, everyone))
@@ -236,7 +241,7 @@ def _address_conflicts(index: ClaimIndex, smtp: str) -> list[Conflict]:
 def _soft_deleted(key: str, holders: list[Holder]) -> list[Conflict]:
     """DUP004: an address that a soft-deleted identity still holds next to another holder."""
     if len(holders) >= 2 and any(not h.active for h in holders):
-        return [Conflict("DUP004", key, tuple(holders))]
+        return [Conflict(SOFT_DELETED_CODE, key, tuple(holders))]
     return []
 
 
@@ -282,7 +287,7 @@ def _quarantined(index: ClaimIndex, objects: Mapping[ObjectRef, DirectoryObject]
             if mine is None:  # cannot happen: claims_of yields every quarantined value
                 continue
             others = tuple(h for h in holders if h.identity.key != owner)
-            out.append(Conflict("DUP012", key, (mine, *others), quarantine=hold))
+            out.append(Conflict(QUARANTINED_CODE, key, (mine, *others), quarantine=hold))
     return out
 
 
@@ -297,20 +302,20 @@ def _soft_matches(conflicts: list[Conflict]) -> list[Conflict]:
             both = frozenset(h.identity.key for h in c.holders)
             if both not in pairs:
                 pairs.add(both)
-                out.append(Conflict("DUP011", c.key, c.holders))
+                out.append(Conflict(SOFT_MATCH_CODE, c.key, c.holders))
         else:
             out.append(c)
     return [
         c
         for c in out
         if not (
-            c.code in ("DUP001", "DUP002", "DUP003") and frozenset(h.identity.key for h in c.holders) in pairs
+            c.code in (UPN_CODE, PROXY_CODE, UPN_PROXY_CODE) and frozenset(h.identity.key for h in c.holders) in pairs
         )
     ]
 
 
 def _soft_match_pair(c: Conflict) -> tuple[Holder, Holder] | None:
-    if c.code not in ("DUP001", "DUP002", "DUP003") or len(c.holders) != 2:
+    if c.code not in (UPN_CODE, PROXY_CODE, UPN_PROXY_CODE) or len(c.holders) != 2:
         return None
     a, b = c.holders
     if a.identity.kind != b.identity.kind:

@@ -13,14 +13,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from .. import __version__
-from ..engine import SEVERITY_ORDER, policy_verdict, sync_rules
-from ..errors import UserInputError
+from ..engine import sync_rules
+from ..errors import DupfixError, PluginError, UserInputError
+from ..facts import AuditContext
 from ..interfaces import Rule, StateSource
-from ..model import DIRECTORY_NAMES, Finding, HolderView, Location, Report, ReportedFinding
+from ..model import (
+    DIRECTORY_NAMES,
+    DirectoryObject,
+    Finding,
+    HolderView,
+    Location,
+    Report,
+    ReportedFinding,
+    Tenant,
+)
+from ..policy import SEVERITY_ORDER
 from .collect import Collected, Progress, collect
 from .conflicts import Conflict, Holder, find_conflicts
 from .resolutions import Action, Resolution, all_actions, resolve
@@ -72,14 +83,17 @@ def run_audit(
     progress: Progress | None = None,
 ) -> AuditResult:
     today = today or dt.date.today()
-    collected = collect(sources, progress)
     covered = frozenset(d for s in sources for d in s.directories)
+    tenant = next((s.tenant for s in sources if s.tenant is not None), None)
+    sync = sync_rules(policy, tenant)  # type: ignore[arg-type]
+    inspect, plugin_findings = _rule_auditor(rules, AuditContext(tenant or Tenant(), covered, sync, policy, today))  # type: ignore[arg-type]
+    collected = collect(sources, progress, inspect=inspect)
     conflicts = find_conflicts(
         collected.objects,
         collected.keys,
         covered=covered,
         soft_match=bool(getattr(policy, "soft_match", True)),
-        sync=sync_rules(policy, next((s.tenant for s in sources if s.tenant is not None), None)),
+        sync=sync,
     )
     places = [_location(s.spec) for s in sources]
     reported: list[ReportedFinding] = []
@@ -91,6 +105,11 @@ def run_audit(
         if done is not None:
             reported.append(done)
             resolutions[done.fingerprint] = resolution
+    for finding in plugin_findings:
+        ids = sorted({f"{ref.directory}:{ref.id}" for h in finding.holders for ref in h.objects})
+        done = _apply_policy(finding, ids, rules, policy, today)
+        if done is not None:
+            reported.append(done)
     reported.extend(_expired_exemptions(rules, policy, today))
     reported.sort(key=_order)
     shown = [r for r in reported if r.suppressed is None]
@@ -127,6 +146,32 @@ def run_audit(
     return AuditResult(report, summary, resolutions, actions, covered)
 
 
+def _rule_auditor(
+    rules: Mapping[str, Rule], ctx: AuditContext
+) -> tuple[Callable[[DirectoryObject], None] | None, list[Finding]]:
+    """Every rule with an `audit` function, called on each object as the scan reads it (nothing
+    is held but the findings). A rule that raises is its plugin's bug: exit 4 naming it."""
+    auditing = [r for r in rules.values() if r.audit is not None]
+    found: list[Finding] = []
+    if not auditing:
+        return None, found
+
+    def inspect(obj: DirectoryObject) -> None:
+        for rule in auditing:
+            try:
+                found.extend(rule.audit(obj, ctx))  # type: ignore[misc]
+            except DupfixError:
+                raise
+            except Exception as exc:
+                raise PluginError(
+                    f"rule {rule.info.code} ({rule.info.id}) of plugin {rule.plugin or 'an unregistered plugin'!r} "
+                    f"raised {type(exc).__name__} auditing {obj.directory} object {obj.id}: {exc}",
+                    hint=f"report it to the plugin's authors, or turn the rule off (rules: {{{rule.info.code}: off}})",
+                ) from exc
+
+    return inspect, found
+
+
 def _location(spec: str) -> Location:
     """A snapshot's findings point at the snapshot file (code scanning can open it); others at the
     source spec."""
@@ -154,7 +199,7 @@ def _apply_policy(
     rule = rules.get(finding.code)
     if rule is None:
         raise UserInputError(f"the audit reports {finding.code}, which no installed plugin declares")
-    verdict = policy_verdict(finding, rule, policy, today)
+    verdict = policy.verdict(finding, rule.info, today)  # type: ignore[attr-defined]
     if verdict is None:
         return None
     severity, suppressed = verdict

@@ -224,6 +224,30 @@ def _active(rivals: Iterable[Rival], added: AddedClaim) -> list[Rival]:
     return [r for r in rivals if r.state == "active" and _relevant(added, r)]
 
 
+# The "already held" rule for a key held by two identities, by the key's namespace: the one table
+# the check (`primary_code`) and the audit (`audit.conflicts`) both read.
+SAME_KEY_CODES: dict[str, str] = {
+    "upn": "DUP001",
+    "adupn": "DUP001",
+    "proxy": "DUP002",
+    "anchor": "DUP008",
+    "sid": "DUP008",
+    "sam": "DUP014",
+    "addn": "DUP015",
+}
+ALIAS_CODES: dict[str, str] = {"user": "DUP013", "group": "DUP010"}
+# The rules the audit assigns from what holds a key rather than from its namespace.
+UPN_CODE, PROXY_CODE, UPN_PROXY_CODE = "DUP001", "DUP002", "DUP003"
+SOFT_DELETED_CODE, SOFT_MATCH_CODE, QUARANTINED_CODE = "DUP004", "DUP011", "DUP012"
+
+
+def code_for(ns: str, kind: str) -> str | None:
+    """The rule two holders of one key break, for a holder of this kind (aliases depend on it)."""
+    if ns == "alias":
+        return ALIAS_CODES.get(kind)
+    return SAME_KEY_CODES.get(ns)
+
+
 def primary_code(added: AddedClaim) -> tuple[str, list[Rival]] | None:
     """Which one "already held" rule a key gets, and the holders it names."""
     key = added.claim.key
@@ -251,14 +275,8 @@ def primary_code(added: AddedClaim) -> tuple[str, list[Rival]] | None:
             return "DUP002", same
         if cross:
             return "DUP003", cross
-    elif ns == "alias" and same:
-        return ("DUP010" if added.identity.kind == "group" else "DUP013"), same
-    elif ns == "sam" and same:
-        return "DUP014", same
-    elif ns == "addn" and same:
-        return "DUP015", same
-    elif ns in ("anchor", "sid") and same:
-        return "DUP008", same
+    elif same and (code := code_for(ns, added.identity.kind)) is not None:
+        return code, same
     return None
 
 
@@ -289,14 +307,8 @@ def _what(added: AddedClaim) -> str:
 
 
 def _siblings(ctx: CheckContext, change) -> list[AddedClaim]:
-    """Every key one change adds, grouped once per check (rules ask for it per claim)."""
-    groups = getattr(ctx, "_dup_siblings", None)
-    if groups is None:
-        groups = {}
-        for added in ctx.added:
-            groups.setdefault(id(added.change), []).append(added)
-        ctx._dup_siblings = groups  # type: ignore[attr-defined]
-    return groups.get(id(change), [])
+    """Every key one change adds."""
+    return ctx.added_by(change)
 
 
 def _named_elsewhere(ctx: CheckContext, change, key: str | None, *, written_only: bool = True) -> set[int]:

@@ -14,10 +14,13 @@ from typing import Any
 
 import dupfix_policy
 from dupfix_policy import (
+    AuditContext,
     Change,
     ChangeRef,
     CheckContext,
+    DirectoryObject,
     Finding,
+    HolderView,
     Location,
     Plan,
     PlanFormat,
@@ -123,6 +126,26 @@ def upn_convention(ctx: CheckContext) -> Iterator[Finding]:
         )
 
 
+def upn_convention_today(obj: DirectoryObject, ctx: AuditContext) -> Iterator[Finding]:
+    """`dupfix audit`: every existing user with an employeeId is held to the same convention."""
+    employee, upn = obj.get("employeeId"), str(obj.get("userPrincipalName") or "")
+    if obj.kind != "user" or obj.state != "active" or not employee or not upn:
+        return
+    if re.fullmatch(rf"e{re.escape(str(employee))}@[^@]+", upn, re.IGNORECASE):
+        return
+    yield Finding(
+        code="EMP001",
+        attribute="userPrincipalName",
+        value=upn,
+        key=None,
+        location=None,
+        change=None,
+        message=f"{obj.display} has employeeId {employee} but userPrincipalName {upn}",
+        fix=EMP001.fix,
+        holders=(HolderView((obj.ref,), obj.kind, obj.state, "userPrincipalName", "attribute", obj.display),),
+    )
+
+
 @dupfix_policy.hookimpl
 def dupfix_rules() -> list[Rule]:
-    return [Rule(EMP001, upn_convention)]
+    return [Rule(EMP001, upn_convention, audit=upn_convention_today)]
