@@ -38,7 +38,7 @@ from .facts import (
     UnresolvedTarget,
 )
 from .index import IdentityView
-from .interfaces import Rule, StateSource
+from .interfaces import ReportsNotes, Rule, StateSource
 from .model import (
     Change,
     ChangeRef,
@@ -556,10 +556,9 @@ def check(
     suppressions = {(c.plan, c.index): c.suppressions for c in changes if c.suppressions}
     reported = apply_policy(findings, rules, policy, today, identities, suppressions)
     notes = [n for plan in plans for n in plan.notes] + ctx.notes
-    for source in sources:  # what a source could not check (interfaces.ReportsNotes), e.g. targetAddress
-        report_notes = getattr(source, "report_notes", None)
-        if callable(report_notes):
-            notes.extend(report_notes(covered))
+    for source in sources:  # what a source could not check, e.g. targetAddress
+        if isinstance(source, ReportsNotes):
+            notes.extend(source.report_notes(covered))
     return Report(
         tool_version=__version__,
         sources=tuple(s.info for s in sources),

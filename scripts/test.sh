@@ -25,6 +25,8 @@ fi
 
 echo "== ruff"
 "$VENV/bin/ruff" check dupfix_policy tests benchmarks examples
+echo "== import-linter (the layers in pyproject.toml)"
+"$VENV/bin/lint-imports" --no-cache
 if [ -z "${DUPFIX_TEST_LDAP_URL:-}" ]; then
   echo "== Samba AD DCs (LDAP tests)"
   DUPFIX_SAMBA_DIR="$(mktemp -d /tmp/dupfix-samba.XXXXXX)"

@@ -20,7 +20,7 @@ from .. import __version__
 from ..engine import sync_rules
 from ..errors import DupfixError, PluginError, UserInputError
 from ..facts import AuditContext
-from ..interfaces import Rule, StateSource
+from ..interfaces import ReportsNotes, Rule, StateSource
 from ..model import (
     DIRECTORY_NAMES,
     DirectoryObject,
@@ -31,7 +31,7 @@ from ..model import (
     ReportedFinding,
     Tenant,
 )
-from ..policy import SEVERITY_ORDER
+from ..policy import SEVERITY_ORDER, Policy
 from .collect import Collected, Progress, collect
 from .conflicts import Conflict, Holder, find_conflicts
 from .resolutions import Action, Resolution, all_actions, resolve
@@ -78,7 +78,7 @@ def audit_fingerprint(code: str, key: str | None, holder_ids: Sequence[str]) -> 
 def run_audit(
     sources: Sequence[StateSource],
     rules: Mapping[str, Rule],
-    policy: object,
+    policy: Policy,
     today: dt.date | None = None,
     progress: Progress | None = None,
 ) -> AuditResult:
@@ -92,7 +92,7 @@ def run_audit(
         collected.objects,
         collected.keys,
         covered=covered,
-        soft_match=bool(getattr(policy, "soft_match", True)),
+        soft_match=policy.soft_match,
         sync=sync,
     )
     places = [_location(s.spec) for s in sources]
@@ -138,7 +138,7 @@ def run_audit(
     report = Report(
         tool_version=__version__,
         sources=tuple(s.info for s in sources),
-        policy=str(getattr(policy, "name", "default")),
+        policy=policy.name,
         changes=0,
         findings=tuple(reported),
         notes=tuple(_notes(collected, sources, covered)),
@@ -193,7 +193,7 @@ def _order(r: ReportedFinding) -> tuple:
 
 
 def _apply_policy(
-    finding: Finding, holder_ids: Sequence[str], rules: Mapping[str, Rule], policy: object, today: dt.date
+    finding: Finding, holder_ids: Sequence[str], rules: Mapping[str, Rule], policy: Policy, today: dt.date
 ) -> ReportedFinding | None:
     """As `engine.apply_policy`, with the audit's fingerprint: severity, exemptions, suppression."""
     rule = rules.get(finding.code)
@@ -207,11 +207,10 @@ def _apply_policy(
                            suppressed)  # fmt: skip
 
 
-def _expired_exemptions(rules: Mapping[str, Rule], policy: object, today: dt.date) -> list[ReportedFinding]:
+def _expired_exemptions(rules: Mapping[str, Rule], policy: Policy, today: dt.date) -> list[ReportedFinding]:
     """POL001, as the check reports it: an expired exemption no longer hides its conflict."""
     rule = rules.get("POL001")
-    expired = getattr(policy, "expired_exemptions", None)
-    if rule is None or expired is None:
+    if rule is None:
         return []
     out = []
     for finding in rule.check(_PolicyOnly(policy, today)):  # type: ignore[arg-type]
@@ -225,7 +224,7 @@ def _expired_exemptions(rules: Mapping[str, Rule], policy: object, today: dt.dat
 class _PolicyOnly:
     """The part of a check context the POL001 rule reads."""
 
-    policy: object
+    policy: Policy
     today: dt.date
 
 
@@ -253,9 +252,8 @@ def _notes(collected: Collected, sources: Sequence[StateSource], covered: frozen
             "on-prem source of quarantined values need both (add an Entra and an AD source)"
         )
     for source in sources:
-        report_notes = getattr(source, "report_notes", None)
-        if callable(report_notes):
-            notes.extend(report_notes(covered))
+        if isinstance(source, ReportsNotes):
+            notes.extend(source.report_notes(covered))
     return notes
 
 

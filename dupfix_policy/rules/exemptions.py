@@ -19,10 +19,7 @@ INFO = RuleInfo(
 
 
 def check(ctx: CheckContext) -> Iterator[Finding]:
-    expired = getattr(ctx.policy, "expired_exemptions", None)
-    if expired is None:
-        return
-    for ex in expired(ctx.today):
+    for ex in ctx.policy.expired_exemptions(ctx.today):
         yield Finding(
             code="POL001",
             attribute=None,

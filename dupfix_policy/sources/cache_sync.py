@@ -413,17 +413,16 @@ def cached_specs(path: str) -> list[str]:
 
 
 def open_specs(specs: Sequence[str], options: Mapping[str, Any]) -> list[StateSource]:
-    """Open the sources a refresh needs through the installed plugins (as `--source` would)."""
-    from ..commands import scheme_of
-    from ..plugins import load_registry
-
-    registry = load_registry()
+    """Open the sources a refresh needs with the caller's opener (`options["open_source"]`: the
+    application's registry, as `--source` would), never a plugin manager of its own."""
+    opener = options.get("open_source")
+    if not callable(opener):
+        raise UserInputError("a refresh needs the application to open its sources", field="--refresh")
     opened: list[StateSource] = []
     for spec in specs:
-        factory = registry.sources.get(scheme_of(spec))
-        if factory is None or scheme_of(spec) == "cache":
+        if spec.partition(":")[0].strip().lower() == "cache":
             raise UserInputError(f"the state cache names source {spec!r}, which cannot be synced from here")
-        opened.append(factory.create(spec, dict(options)))
+        opened.append(opener(spec, {k: v for k, v in options.items() if k != "open_source"}))
     return opened
 
 

@@ -10,19 +10,20 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
+from ..app import exit_code, load_checked_policy, opened, outputs, resolve, today, write_reports
+from ..audit.collect import Progress
+from ..audit.emit import reasons_by_action, render_ldif, render_plan, write_text
+from ..audit.html_report import render_page
+from ..audit.render import render_json, render_text
+from ..audit.run import AuditResult, run_audit
 from ..interfaces import Reporter
 from ..plugins import Registry
 from ..safetext import say
-from .collect import Progress
-from .emit import reasons_by_action, render_ldif, render_plan, write_text
-from .html_report import render_page
-from .render import render_json, render_text
-from .run import AuditResult, run_audit
 
 
 @dataclass
 class _AuditReporters:
-    """What `commands.write_reports` needs of a registry: reporters by name, three bound here."""
+    """What `app.write_reports` needs of a registry: reporters by name, three bound here."""
 
     reporters: dict[str, Reporter] = field(default_factory=dict)
 
@@ -42,20 +43,17 @@ def bound_reporters(result: AuditResult, registry: Registry) -> _AuditReporters:
     return _AuditReporters(reporters)
 
 
-def cmd_audit(args: argparse.Namespace, registry: Registry) -> int:
-    from .. import commands
-    from ..policy import load_policy
-
-    settings = commands.resolve(args)
-    outputs = commands._outputs(settings.formats, registry)
-    policy = load_policy(settings.policy, base_dir=settings.base_dir).with_sync(settings.sync)
-    commands._check_policy_rules(policy, registry)
+def run(args: argparse.Namespace, registry: Registry) -> int:
+    """Every duplicate and quarantined value the sources hold today (dupfix_policy/audit/)."""
+    settings = resolve(args)
+    chosen = outputs(settings.formats, registry)
+    policy = load_checked_policy(settings, registry)
     progress = Progress.for_terminal(settings.quiet)
-    with commands.opened(settings.sources, registry, settings) as sources:
-        result = run_audit(sources, registry.rules, policy, today=commands._today(), progress=progress)
-    commands.write_reports(result.report, outputs, bound_reporters(result, registry))  # type: ignore[arg-type]
+    with opened(settings.sources, registry, settings) as sources:
+        result = run_audit(sources, registry.rules, policy, today=today(), progress=progress)
+    write_reports(result.report, chosen, bound_reporters(result, registry))  # type: ignore[arg-type]
     _emit(args, result, list(settings.sources))
-    return commands.exit_code(result.report, settings.fail_on)
+    return exit_code(result.report, settings.fail_on)
 
 
 def _emit(args: argparse.Namespace, result: AuditResult, sources: list[str]) -> None:
