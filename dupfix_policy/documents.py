@@ -428,9 +428,14 @@ def field_path(pointer: Iterable[str | int]) -> str | None:
 def validate(document: Document, schema: Mapping[str, Any]) -> None:
     """Check `document.data` against a JSON Schema (Draft 2020-12); raise the most useful error.
 
-    jsonschema is imported here, not at module level: it costs ~0.1 s at start-up, which the
-    pre-commit hook pays on every commit only if a file actually needs validating.
+    A valid document is recognised without jsonschema (`schema_check`): importing it costs more
+    than a small check, so it is imported only when a file fails the fast path, to find and
+    word the error.
     """
+    from .schema_check import certainly_valid
+
+    if certainly_valid(document.data, schema):
+        return
     from .validation import validate as _validate
 
     _validate(document, schema)

@@ -13,22 +13,6 @@ os.environ.pop("GITHUB_ACTIONS", None)
 sys._called_from_test = True  # type: ignore[attr-defined]
 
 from dupfix_policy.plugins import load_registry  # noqa: E402
-from dupfix_policy.testing import (  # noqa: E402,F401  (re-exported for the tests)
-    CONTOSO,
-    TODAY,
-    MemorySource,
-    StubPolicy,
-    ad_user,
-    builtin_rules,
-    change,
-    codes,
-    entra_obj,
-    entra_user,
-    only,
-    plan,
-    run,
-    synced_pair,
-)
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,10 @@ import io
 import random
 
 import pytest
-from conftest import MemorySource, ad_user, entra_obj, entra_user, synced_pair
 
 from dupfix_policy.audit.collect import Progress, collect
 from dupfix_policy.audit.conflicts import find_conflicts
+from dupfix_policy.testing import MemorySource, ad_user, entra_obj, entra_user, synced_pair
 
 
 def tenant(seed: int, size: int = 300) -> list:

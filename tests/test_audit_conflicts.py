@@ -3,9 +3,8 @@ values nobody is changing (dupfix_policy/audit/conflicts.py)."""
 
 from __future__ import annotations
 
-from conftest import ad_user, change, entra_obj, entra_user, run, synced_pair
-
 from dupfix_policy.audit.conflicts import find_conflicts
+from dupfix_policy.testing import ad_user, change, entra_obj, entra_user, run, synced_pair
 
 
 def found(objects, **kw) -> list[tuple[str, str, list[str]]]:

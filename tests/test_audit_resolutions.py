@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from conftest import ad_user, entra_obj, entra_user, synced_pair
-
 from dupfix_policy.addresses import guid_to_immutable_id
 from dupfix_policy.audit.conflicts import find_conflicts
 from dupfix_policy.audit.resolutions import all_actions, resolve
 from dupfix_policy.model import Target
+from dupfix_policy.testing import ad_user, entra_obj, entra_user, synced_pair
 
 
 def resolution_of(objects, code: str, covered=("entra", "ad")):

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CONTOSO, ad_user, entra_obj, entra_user, synced_pair
 
 from dupfix_policy import cli
 from dupfix_policy.addresses import all_lookup_keys, proxy_key, upn_key
@@ -22,6 +21,7 @@ from dupfix_policy.sources.cache import create as create_cache
 from dupfix_policy.sources.cache_sync import sync
 from dupfix_policy.sources.snapshot import SnapshotSource
 from dupfix_policy.sources.snapshot_writer import write_snapshot
+from dupfix_policy.testing import CONTOSO, ad_user, entra_obj, entra_user, synced_pair
 
 SYNCED_AT = "2026-11-26T08:00:00Z"
 ALICE_AD, ALICE_ENTRA = synced_pair("alice@contoso.com", proxyAddresses=("SMTP:alice@contoso.com",))

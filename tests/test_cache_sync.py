@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CONTOSO, entra_user
 
 from dupfix_policy import cli
 from dupfix_policy.addresses import upn_key
@@ -19,6 +18,7 @@ from dupfix_policy.errors import EXIT_BAD_INPUT
 from dupfix_policy.sources.cache import CacheSource
 from dupfix_policy.sources.cache_sync import TMP_MARK
 from dupfix_policy.sources.snapshot_writer import write_snapshot
+from dupfix_policy.testing import CONTOSO, entra_user
 
 BOB = entra_user("bob@contoso.com", proxyAddresses=("SMTP:bob@contoso.com",))
 ERIN = entra_user("erin@contoso.com", proxyAddresses=("SMTP:erin@contoso.com",))

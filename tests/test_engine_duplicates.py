@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import (
+from dupfix_policy.testing import (
     MemorySource,
     StubPolicy,
     ad_user,

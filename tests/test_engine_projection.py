@@ -7,10 +7,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from conftest import ad_user, change, codes, entra_obj, entra_user, only, run, synced_pair
-
 from dupfix_policy.addresses import guid_to_immutable_id
 from dupfix_policy.policy import load_policy
+from dupfix_policy.testing import ad_user, change, codes, entra_obj, entra_user, only, run, synced_pair
 
 BOTH = ("entra", "ad")
 SYNCED_ELSEWHERE = guid_to_immutable_id("5b0c6d2e-0000-4000-8000-00000000e15e")  # a holder synced from another forest

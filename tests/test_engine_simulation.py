@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from conftest import StubPolicy, ad_user, change, codes, entra_obj, entra_user, only, run, synced_pair
-
 from dupfix_policy.model import Tenant
+from dupfix_policy.testing import (
+    StubPolicy,
+    ad_user,
+    change,
+    codes,
+    entra_obj,
+    entra_user,
+    only,
+    run,
+    synced_pair,
+)
 
 BOB = entra_user("bob@contoso.com", mail="bob@contoso.com", proxyAddresses=("SMTP:bob@contoso.com",))
 CAROL = entra_user("carol@contoso.com", mail="carol@contoso.com", proxyAddresses=("SMTP:carol@contoso.com",))

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import CONTOSO, TODAY, MemorySource, change, plan
 
 from dupfix_policy import cli
 from dupfix_policy.engine import check
 from dupfix_policy.model import Tenant
 from dupfix_policy.policy import load_policy
 from dupfix_policy.rules import formats
+from dupfix_policy.testing import CONTOSO, TODAY, MemorySource, change, plan
 
 FORMAT_RULES = {r.info.code: r for r in formats.dupfix_rules()}
 

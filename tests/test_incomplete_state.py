@@ -11,7 +11,7 @@ from dupfix_policy import cli
 from dupfix_policy.errors import StateUnavailableError
 from dupfix_policy.sources.snapshot import SnapshotSource
 from dupfix_policy.sources.snapshot_writer import write_snapshot
-from tests.conftest import entra_user
+from dupfix_policy.testing import entra_user
 
 PLAN = "version: 1\nchanges:\n  - {op: create, kind: user, set: {userPrincipalName: quinn@contoso.com}}\n"
 OBJECTS = [entra_user(f"user{i}@contoso.com", id=f"u{i}") for i in range(5)]

@@ -13,13 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dupfix_policy.errors import UserInputError
 from dupfix_policy.model import Plan
 from dupfix_policy.plans import entra_csv, ldif, native, onprem_csv, terraform
+from dupfix_policy.testing import run
 
 settings.register_profile(
     "dupfix-plans",

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import entra_obj, entra_user, only, run
 
 from dupfix_policy.errors import UserInputError
 from dupfix_policy.model import Location
 from dupfix_policy.plans import entra_csv, ldif, native, suppression
+from dupfix_policy.testing import entra_obj, entra_user, only, run
 
 SALES = entra_obj("group", "sales", mail="sales@contoso.com", mailEnabled=True, proxyAddresses=("SMTP:sales@contoso.com",))
 WHERE = Location("plans/x.yaml", 3, 1)

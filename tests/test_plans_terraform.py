@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import entra_obj, entra_user, only, run
 
 from dupfix_policy.errors import UserInputError
 from dupfix_policy.model import Location, Target
 from dupfix_policy.plans import terraform
+from dupfix_policy.testing import entra_obj, entra_user, only, run
 
 FIXTURES = Path(__file__).parent / "fixtures" / "plans" / "terraform"
 BOB_ID = "f7755f73-7903-51b0-ba3f-3666fdd296ab"

@@ -9,11 +9,22 @@ One module per job, data flowing one way:
 - `run`: findings, policy, fingerprints -> `model.Report` (the check's report shape);
 - `emit`: the suggested plan (native YAML) and its on-prem part (LDIF);
 - `render` (audit JSON and text), `csv_report`, `html_report` (reporter plugins for any report);
-- `command`: the CLI command.
+- the CLI command is `commands/audit.py`.
 """
 
 from __future__ import annotations
 
-from .run import AuditResult, AuditSummary, audit_fingerprint, run_audit
+from importlib import import_module
+from typing import Any
 
+# Resolved on first use: the audit's reporter plugins (csv_report, html_report) live in this
+# package, and registering them must not import the audit itself on every check.
+_LAZY = {"AuditResult": "run", "AuditSummary": "run", "audit_fingerprint": "run", "run_audit": "run"}
 __all__ = ["AuditResult", "AuditSummary", "audit_fingerprint", "run_audit"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{module}"), name)

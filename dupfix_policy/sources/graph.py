@@ -13,7 +13,6 @@ in `graph_queries` (which clauses), `graph_http` (batching, retries, budget) and
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import os
@@ -29,6 +28,8 @@ from ..interfaces import DoctorLine, SourceFactory
 from ..model import DirectoryObject, SourceInfo, Target, Tenant
 
 if TYPE_CHECKING:
+    import asyncio
+
     from .graph_http import GraphHttp
     from .graph_reader import GraphReader
 
@@ -84,7 +85,7 @@ class GraphSource:
         self.quiet = quiet
         self.concurrency = concurrency
         self._progress_stream = progress_stream
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # made on first use (asyncio costs start-up)
         self._http: GraphHttp | None = None
         self._reader: GraphReader | None = None
         self._tenant: Tenant | None = None
@@ -181,6 +182,8 @@ class GraphSource:
 
         http, reader = await self._session()
         try:  # the tenant's domains alone: the cache needs them, not the per-run look-ups of _prime
+            import asyncio
+
             tenant, answer = await asyncio.gather(reader.tenant(), read_delta(http, links))
         finally:
             http.progress.finish()
@@ -190,6 +193,8 @@ class GraphSource:
     def close(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
             # A failed read can leave sibling requests running (gather stops at the first error).
+            import asyncio
+
             pending = asyncio.all_tasks(self._loop)
             for task in pending:
                 task.cancel()
@@ -228,6 +233,8 @@ class GraphSource:
 
     def _run(self, coro: Any) -> Any:
         if self._loop is None:
+            import asyncio
+
             self._loop = asyncio.new_event_loop()
         return self._loop.run_until_complete(coro)
 
@@ -265,6 +272,8 @@ class GraphSource:
         http, reader = await self._session()
         queries = reader.once_per_run_queries()
         try:
+            import asyncio
+
             answer, (found, answers) = await asyncio.gather(reader.tenant(), reader.query(queries))
         finally:
             http.progress.finish()
