@@ -501,7 +501,8 @@ def apply_policy(
             continue
         severity, suppressed = verdict
         if suppressed is None and finding.change is not None and suppressions:
-            suppressed = inline_suppression(finding, rule.info, suppressions)
+            inline = inline_suppression(finding, rule.info, suppressions)
+            suppressed = dict(inline) if inline is not None else None
         ident = identities.get((finding.change.file, finding.change.index), "") if finding.change else ""
         digest = fingerprint(finding, ident)
         out.append(ReportedFinding(finding, rule.info, severity, digest, suppressed))

@@ -399,10 +399,11 @@ def simulate(
                 effect.identity = ident
                 effect.added = state.claims(ident)
         else:
-            ident, problem = _resolve(state, change, covered)
+            resolved, problem = _resolve(state, change, covered)
             effect.problem = problem
-            if ident is None:
+            if resolved is None:
                 continue
+            ident = resolved
             effect.identity = ident
             claims_before = state.claims(ident)
             members = state.members(ident)

@@ -102,9 +102,11 @@ def _extra_key(error: ValidationError) -> str | None:
 
 
 def _extras(error: ValidationError) -> list[str]:
-    props = error.schema.get("properties", {})
-    patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
-    return [k for k in error.instance if k not in props and not any(p.search(k) for p in patterns)]
+    schema: Any = error.schema  # jsonschema types these as unions with its `Unset` marker
+    instance: Any = error.instance
+    props = schema.get("properties", {})
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    return [k for k in instance if k not in props and not any(p.search(k) for p in patterns)]
 
 
 def to_user_error(document: Document, error: ValidationError) -> UserInputError:
@@ -128,7 +130,10 @@ def _custom_message(error: ValidationError) -> str | None:
 
 
 def _message(error: ValidationError) -> str:
-    kind, expected, found = error.validator, error.validator_value, error.instance
+    kind = error.validator
+    expected: Any = error.validator_value
+    found: Any = error.instance
+    schema: Any = error.schema
     if kind == "enum":
         choices = ", ".join(describe(c).strip('"') for c in expected)
         return f"must be one of {choices} (found {describe(found)}){_suggest(found, expected)}"
@@ -144,7 +149,7 @@ def _message(error: ValidationError) -> str:
         return f"missing `{missing[0] if missing else expected[0]}`"
     if kind == "additionalProperties":
         extras = _extras(error)
-        allowed = sorted(error.schema.get("properties", {}))
+        allowed = sorted(schema.get("properties", {}))
         extra = extras[0] if extras else "?"
         hint = _suggest(extra, allowed) or f"; allowed here: {', '.join(allowed)}"
         return f"unknown field `{extra}`{hint}"

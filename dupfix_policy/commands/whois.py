@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from ..app import opened, resolve
 from ..errors import EXIT_OK
+from ..model import DirectoryObject, ObjectRef
 from ..plugins import Registry
 from ..safetext import clean
 
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     settings = resolve(args)
     keys = whois_keys(args.value)
     with opened(settings.sources, registry, settings) as sources:
-        found = {}
+        found: dict[ObjectRef, DirectoryObject] = {}
         for s in sources:
             for o in s.lookup(keys, []):
                 found.setdefault(o.ref, o)
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
                 for o in s.lookup(links, []):
                     found.setdefault(o.ref, o)
     index = ClaimIndex(found, link_twins(found.values()))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for ident in index.identities():
         view = index.identity(ident)
         assert view is not None

@@ -15,7 +15,7 @@ import gc
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import UserInputError
 from ..model import MULTI_VALUED, Location
@@ -257,9 +257,15 @@ class CsvSettings:
     encoding: str | None = None
 
 
+class LocationSink(Protocol):
+    """Where `put_cell` records value locations: a plain dict or a row's packed `CellLocations`."""
+
+    def __setitem__(self, key: tuple[str, str], where: Location, /) -> None: ...
+
+
 def put_cell(
     values: dict[str, Any],
-    locations: dict[tuple[str, str], Location],
+    locations: LocationSink,
     attribute: str,
     text: str,
     here: Location,

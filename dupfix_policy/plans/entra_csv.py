@@ -194,10 +194,10 @@ class _RowBuilder:
         key = self._cell(record, self.required)
         if key is None or not key.text.strip():
             heading = self.header.cells[self.columns[self.required]].text.strip()
-            where = key if key is not None else record.cells[-1]
+            empty = key if key is not None else record.cells[-1]
             raise UserInputError(
                 f"`{heading}` is empty: every {TEMPLATE_NAMES[self.template]} row needs one",
-                location=cell_location(self.path, where),
+                location=cell_location(self.path, empty),
                 hint="fill it in, or delete the row",
             )
         if self.template == "create" and key.text != key.text.strip():
@@ -258,13 +258,13 @@ class _RowBuilder:
             cell = record.cells[i]
             if not cell.text.strip():
                 continue
-            here = cell_location(self.path, cell)
+            at = cell_location(self.path, cell)
             if token.lower() == "accountenabled":
                 values["accountEnabled"] = not self._blocked(cell, self.header.cells[i].text.strip())
-                locations[("accountEnabled", "")] = here
+                locations[("accountEnabled", "")] = at
                 continue
             attribute = canonical_attribute(token)
-            put_cell(values, locations, attribute, cell.text, here, self.value_sep)
+            put_cell(values, locations, attribute, cell.text, at, self.value_sep)
         return values, locations
 
     def _blocked(self, cell: Cell, heading: str) -> bool:

@@ -140,7 +140,7 @@ class _ChangeBuilder:
     def change(self, index: int) -> Change:
         base: Pointer = ("changes", index)
         raw: dict[str, Any] = self.doc.data["changes"][index]
-        self.locations: dict[tuple[str, str], Location] = {}
+        self.locations = {}
         ref = raw.get("ref")
         if ref is not None:
             self._check_ref(ref, (*base, "ref"))

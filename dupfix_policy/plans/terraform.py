@@ -567,7 +567,7 @@ class _PlanReader:
 
     def opaque(self, rc: dict, rtype: str, deferred: str | None) -> None:
         """An azuread resource the checker does not model: a note when it would set identities."""
-        change = rc.get("change") if isinstance(rc.get("change"), dict) else {}
+        change: dict[str, Any] = rc["change"] if isinstance(rc.get("change"), dict) else {}
         actions = change.get("actions")
         if not isinstance(actions, list) or not any(a in ("create", "update") for a in actions):
             return
@@ -578,8 +578,8 @@ class _PlanReader:
             return
         if not rtype.startswith("azuread_"):
             return
-        after = change.get("after") if isinstance(change.get("after"), dict) else {}
-        before = change.get("before") if isinstance(change.get("before"), dict) else {}
+        after: dict[str, Any] = change["after"] if isinstance(change.get("after"), dict) else {}
+        before: dict[str, Any] = change["before"] if isinstance(change.get("before"), dict) else {}
         named = sorted(
             n for n, v in after.items()
             if _ADDRESS_ARGUMENT.search(n) and n not in NOT_DIRECTORY_ADDRESSES and v not in (None, "", [], {}) and before.get(n) != v

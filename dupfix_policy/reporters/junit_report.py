@@ -105,9 +105,9 @@ def junit_tree(report: Report) -> ET.Element:
         _case(suite_for(file), file, names[(c.file, c.index)], by_change[(c.file, c.index)], file, c.location.line)
     for r in loose:
         loc = r.finding.location
-        file = repo_relative(loc.path, root_dir) if loc else None
+        where = repo_relative(loc.path, root_dir) if loc else None
         name = f"{r.finding.code} {r.finding.value or r.rule.id}"
-        _case(suite_for("policy"), "policy", name, [r], file, loc.line if loc else None)
+        _case(suite_for("policy"), "policy", name, [r], where, loc.line if loc else None)
     for suite in [*suites.values(), root]:
         suite.set("tests", str(len(list(suite.iter("testcase")))))
         suite.set("failures", str(len(list(suite.iter("failure")))))

@@ -79,7 +79,7 @@ def _result(r: ReportedFinding, index: dict[str, int], root: str, occurrence: in
     loc = f.location or (f.change.location if f.change else None)
     if loc is not None:
         result["locations"] = [_location(loc.path, loc.line, loc.column, root)]
-    related = []
+    related: list[dict[str, Any]] = []
     for h in f.holders:
         if h.change is not None:
             place = _location(h.change.location.path, h.change.location.line, h.change.location.column, root)

@@ -404,8 +404,8 @@ def dup004(ctx: CheckContext) -> Iterator[Finding]:
             continue
         by_plan = all(r.deleted_by is not None for r in soft)
         names = "; ".join(_holder_phrase(r) for r in soft)
-        if by_plan:
-            deleter = soft[0].deleted_by
+        deleter = soft[0].deleted_by
+        if by_plan and deleter is not None:
             message = (
                 f"{_what(added)} is still held by {names}, which this plan deletes ({deleter.label}): "
                 "Entra lets the new object take it, but the deleted object can then not be restored as it was"

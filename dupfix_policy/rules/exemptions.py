@@ -27,7 +27,7 @@ def check(ctx: CheckContext) -> Iterator[Finding]:
             key=ex.key,
             location=ex.location,
             change=None,
-            message=f"exemption for {ex.rule} {ex.value} expired on {ex.expires.isoformat()} ({ex.reason})",
+            message=f"exemption for {ex.rule} {ex.value} expired on {ex.expires.isoformat() if ex.expires else '?'} ({ex.reason})",
             fix=INFO.fix,
         )
 
