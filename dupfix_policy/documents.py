@@ -362,7 +362,8 @@ class _Builder:
                     "YAML would silently keep only the last one; remove or rename one of them",
                 )
             seen[key] = key_node
-            self.doc._keys[(*pointer, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            at: Pointer = (*pointer, key)
+            self.doc._keys[at] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             out[key] = self.build(value_node, (*pointer, key))
         for merged in merges:  # explicit keys win, then earlier merges win (YAML merge-key rules)
             if not isinstance(merged, MappingNode):
@@ -370,7 +371,8 @@ class _Builder:
             for key_node, value_node in merged.value:
                 key = str(key_node.value)
                 if key not in out:
-                    self.doc._keys[(*pointer, key)] = (
+                    merged_at: Pointer = (*pointer, key)
+                    self.doc._keys[merged_at] = (
                         key_node.start_mark.line + 1,
                         key_node.start_mark.column + 1,
                     )
