@@ -63,6 +63,8 @@ def ad_fold(value: str) -> str:
     without width (full-width letters = half-width) and with `ß` = `ss`: NFKD, marks dropped,
     casefolded, NFKC. Entra-side keys keep `fold()`: Entra compares case-insensitively only.
     """
+    if value.isascii():  # NFKD, marks, width and NFKC change nothing in ASCII; casefold is lower
+        return value.strip().lower()
     text = unicodedata.normalize("NFKD", value.strip())
     text = "".join(c for c in text if not unicodedata.combining(c))
     return unicodedata.normalize("NFKC", text.casefold()).casefold()
@@ -70,6 +72,8 @@ def ad_fold(value: str) -> str:
 
 def fold(value: str) -> str:
     """Case-insensitive comparison form: trimmed, NFC, casefolded (domain.md §2 Choice)."""
+    if value.isascii():  # NFC is the identity on ASCII, and casefold is lower
+        return value.strip().lower()
     return unicodedata.normalize("NFC", value.strip()).casefold()
 
 

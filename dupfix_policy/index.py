@@ -8,7 +8,7 @@ never a duplicate of itself.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from .addresses import Claim, anchor_key, claims_of, guid_to_immutable_id, link_keys_of, original_upn
@@ -144,6 +144,7 @@ class ClaimIndex:
         objects: Mapping[ObjectRef, DirectoryObject],
         identity_of: Mapping[ObjectRef, int],
         sync: SyncRules | None = None,
+        claims: Callable[[DirectoryObject], Iterable[Claim]] | None = None,
     ):
         self.objects = objects
         self.identity_of = identity_of
@@ -153,7 +154,7 @@ class ClaimIndex:
             obj = objects[ref]
             ident = identity_of[ref]
             members[ident].append(obj)
-            for claim in claims_of(obj, sync):
+            for claim in claims(obj) if claims is not None else claims_of(obj, sync):
                 held[claim.key][ident].append((ref, claim))
         self._members = {k: tuple(v) for k, v in members.items()}
         self._held = {

@@ -48,6 +48,8 @@ SYNCED_ATTRIBUTES: tuple[str, ...] = (
 
 def dn_parts(dn: str) -> list[str]:
     """The RDNs of a DN, split at unescaped commas and trimmed (`CN=Doe\\, Jo` stays one)."""
+    if "\\" not in dn:
+        return [p for p in (part.strip() for part in dn.split(",")) if p]
     parts: list[str] = []
     current: list[str] = []
     escaped = False

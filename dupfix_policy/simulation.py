@@ -125,6 +125,8 @@ class _State:
 
     def __init__(self, objects: Iterable[DirectoryObject], sync: SyncRules = DEFAULT_SYNC):
         self.sync = sync
+        # claims_of per object, kept while the object is the same one (projection is not free)
+        self._claims: dict[ObjectRef, tuple[DirectoryObject, tuple[Claim, ...]]] = {}
         self.objects: dict[ObjectRef, DirectoryObject] = {}
         for obj in objects:
             self.objects.setdefault(obj.ref, obj)
@@ -166,9 +168,15 @@ class _State:
     def claims(self, identity: int) -> dict[str, Claim]:
         out: dict[str, Claim] = {}
         for obj in self.members(identity):
-            for c in claims_of(obj, self.sync):
+            for c in self.claims_of(obj):
                 out.setdefault(c.key, c)
         return out
+
+    def claims_of(self, obj: DirectoryObject) -> tuple[Claim, ...]:
+        cached = self._claims.get(obj.ref)
+        if cached is None or cached[0] is not obj:
+            cached = self._claims[obj.ref] = (obj, tuple(claims_of(obj, self.sync)))
+        return cached[1]
 
     def merge(self, source: int, into: int) -> None:
         """One identity from two: a hard match joins a cloud object to its AD object."""
@@ -184,7 +192,7 @@ class _State:
             ident = self.identity_of.get(ref)
             if ident is None or ident == identity or obj.state != "active":
                 continue
-            for c in claims_of(obj, self.sync):
+            for c in self.claims_of(obj):
                 if c.key in wanted:
                     out[c.key].add(ident)
         return {k: tuple(sorted(v)) for k, v in out.items()}
@@ -216,7 +224,7 @@ class _State:
         return self.next_identity - 1
 
     def index(self) -> ClaimIndex:
-        return ClaimIndex(dict(self.objects), dict(self.identity_of), self.sync)
+        return ClaimIndex(dict(self.objects), dict(self.identity_of), self.sync, claims=self.claims_of)
 
     def in_scope(self, identity: int) -> bool:
         return any(o.directory == "ad" and self.sync.in_scope(o) for o in self.members(identity))

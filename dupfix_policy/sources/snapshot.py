@@ -110,7 +110,6 @@ from ..model import (
     Tenant,
     canonical_attribute,
 )
-from ..projection import dn_parts
 from .snapshot_writer import END_FLAG, END_KEY, JSONL_EXTENSIONS, SNAPSHOT_VERSION
 
 SCHEME = "snapshot"
@@ -199,18 +198,31 @@ def _translate_table() -> bytes:
         table[c] = c + 32
     table[ord('"')] = ord(" ")
     table[ord(":")] = ord(" ")
-    table[ord(",")] = ord(" ")  # DNs fall apart into their RDNs' words, however they are spaced
-    table[ord("=")] = ord(" ")
     for c in range(0x80, 0x100):
         table[c] = 0x80
+    for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)):
+        table[c] = 0x00  # raw control characters (invalid in JSON): one marker, found with `in`
     return bytes(table)
 
 
 _TABLE = _translate_table()
 _WORD_TABLE = str.maketrans(
-    {**{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}, ":": " ", '"': " ", ",": " ", "=": " "}
+    {**{chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)}, ":": " ", '"': " "}
 )
 SOFT_DELETED = "soft-deleted"
+# A distinguishedName with a space around a comma or an equals sign: not how AD writes DNs. A
+# non-ASCII byte there may be Unicode whitespace (NBSP), which the key's DN drops too.
+_SPACED = rb'[ \x80-\xff][,=]|[,=][ \x80-\xff]|\\u[0-9a-fA-F]{4}[,=]|[,=]\\u'
+_SPACED_DN_EXACT = re.compile(rb'"distinguishedName"\s*:\s*"[^"\n]*(?:' + _SPACED + rb")")
+_SPACED_DN_ANY_CASE = re.compile(rb'(?i)"distinguishedName"\s*:\s*"[^"\n]*(?:' + _SPACED + rb")")
+
+
+def _spaced_dn_in(block: bytes, translated: bytes) -> bool:
+    """Whether any line of the block spaces its DN; the case-sensitive search (fast: a literal
+    prefix) is enough unless the attribute is spelled in another case somewhere in the block."""
+    if translated.count(b" distinguishedname ") > block.count(b'"distinguishedName"'):
+        return _SPACED_DN_ANY_CASE.search(block) is not None
+    return _SPACED_DN_EXACT.search(block) is not None
 PIECE_CACHE_LIMIT = 100_000
 
 
@@ -234,11 +246,12 @@ def _key_values(key: str) -> list[str] | None:
     if ns in _TYPED_NAMESPACES:
         _, sep, value = rest.partition(":")
         return [value] if sep else None
-    if ns in (addresses.DN, addresses.ADDN):
-        # A DN's first RDN value is in the holder's line, spaced and cased any way (the key
-        # normalises both): its words are what the line must contain.
-        parts = dn_parts(rest)
-        return [parts[0].partition("=")[2]] if parts and "=" in parts[0] else None
+    if ns == addresses.ADDN:
+        # The key's DN has no spaces around its commas, as AD writes DNs and `dupfix snapshot`
+        # stores them; its longest space-free piece (`smith,ou=staff,dc=contoso,dc=com`) is a
+        # selective word. A hand-written snapshot that spaces its DNs (`CN=x, OU=y`) is not
+        # searched by this word: docs/semantics.md "What AD refuses" says so.
+        return [rest]
     if ns == addresses.SAM:
         # sam:<domain>\<name>: the domain comes from the DN, so only the name is in the line.
         values = [rest[i + 1 :] for i, c in enumerate(rest) if c == "\\"]
@@ -279,6 +292,7 @@ class _Matcher:
             self.sentinels.update(DIRECTORIES)
         self.byte_words: set[bytes] = {w.encode("utf-8") for w in self.words | self.sentinels}
         self.upn_keys = frozenset(k for k in self.keys if k.startswith(addresses.UPN + ":"))
+        self.dn_keys = any(k.startswith(addresses.ADDN + ":") for k in self.keys)
         self.piece_cache: dict[bytes, bool] = {}
 
     def forget_directory(self, directory: str) -> None:
@@ -311,7 +325,9 @@ class _Matcher:
         """
         if text in self.sentinels:
             return True
-        forms = (text,) if text.isascii() else (fold(text), ad_fold(text), text.lower(), text.upper(), text)
+        forms: tuple[str, ...] = (text,) if text.isascii() else (fold(text), ad_fold(text), text.lower(), text.upper(), text)
+        if self.dn_keys and "=" in text:  # a DN, as `addn:` keys write it (spacing and marks normalised)
+            forms = (*forms, addresses.ad_dn_key(text).partition(":")[2])
         return any(word in self.words for form in forms for word in words_of(form))
 
     def soft_deleted_line_hits(self, line: bytes) -> bool:
@@ -863,7 +879,8 @@ class SnapshotSource:
 
     def _block_candidates(self, block: bytes, matcher: _Matcher, block_offset: int) -> list[int]:
         """Start offsets (within `block`) of the candidate lines, in order."""
-        control = _RAW_CONTROL.search(block)
+        translated = block.translate(_TABLE)
+        control = _RAW_CONTROL.search(block) if b"\x00" in translated else None
         if control is not None:
             raise self._error(
                 f"raw control character 0x{block[control.start()]:02x} (JSON strings must escape it as \\u00XX)",
@@ -872,12 +889,17 @@ class SnapshotSource:
             )
         if matcher.parse_all:
             return [0, *(p + 1 for p in _all_positions(block, b"\n") if p + 1 < len(block))]
-        translated = block.translate(_TABLE)
         hits = matcher.byte_words.intersection(translated.split())
         special = b"\\" in block or not block.isascii()
-        if not hits and not special:
+        spaced = matcher.dn_keys and _spaced_dn_in(block, translated)
+        if not hits and not special and not spaced:
             return []
         lines: set[int] = set()
+        if spaced:
+            # A DN spaced otherwise than AD writes it (`CN=x, OU=y`) hides the canonical DN word
+            # the `addn:` keys look for: such (rare) lines are parsed and matched exactly.
+            for m in _SPACED_DN_ANY_CASE.finditer(block):
+                lines.add(block.rfind(b"\n", 0, m.start()) + 1)
         for word in hits:
             sentinel = matcher.is_sentinel_only(word)
             needle = b" " + word + b" "
