@@ -82,9 +82,13 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     for row in rows:  # directory values, cleaned like every text report line
         state = " (soft-deleted)" if row["state"] == "soft-deleted" else ""
         print("  " + clean(f"{row['kind']} {row['name']}{state}"))
+        shown: set[str] = set()
         for h in row["holds"]:
             via = " [quarantined]" if h["via"] == "quarantine" else ""
             where = "Entra ID" if h["directory"] == "entra" else "on-prem AD"
-            print("    " + clean(f"{where}: {h['attribute']} {h['value']}{via}"))
+            line = clean(f"{where}: {h['attribute']} {h['value']}{via}")
+            if line not in shown:  # one value held under two keys (AD's and Entra's comparison)
+                shown.add(line)
+                print("    " + line)
     return EXIT_OK
 
