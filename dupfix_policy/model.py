@@ -306,7 +306,7 @@ class RuleInfo:
     description: str = ""
     # Exact commands that carry out the fix, with <placeholders> (`dupfix rules`, SARIF help).
     commands: tuple[str, ...] = ()
-    # Where the rule is documented; empty: the README section for built-in rules (ruledoc.py).
+    # Where the rule is documented; empty: its section of docs/rules.md, for built-in rules (ruledoc.py).
     help_uri: str = ""
 
 
