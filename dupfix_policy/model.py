@@ -69,7 +69,7 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Quarantined:
-    """A value Entra held back from an object because another object had it (domain.md §3)."""
+    """A value Entra held back from an object because another object had it (docs/semantics.md "Quarantined values")."""
 
     property: str  # "UserPrincipalName" | "ProxyAddress"
     value: str
