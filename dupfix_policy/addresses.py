@@ -1,7 +1,7 @@
 """Value normalisation and claim keys: the one place that decides when two values are "the same".
 
 Everything that compares identities (the engine, the sources' point look-ups, the audit) goes
-through these functions, so a rule about case or prefixes is written once (domain.md §2-§4).
+through these functions, so a rule about case or prefixes is written once (docs/semantics.md "Claim keys" and "How values compare").
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def ad_fold(value: str) -> str:
 
 
 def fold(value: str) -> str:
-    """Case-insensitive comparison form: trimmed, NFC, casefolded (domain.md §2 Choice)."""
+    """Case-insensitive comparison form: trimmed, NFC, casefolded (docs/semantics.md "How values compare")."""
     if value.isascii():  # NFC is the identity on ASCII, and casefold is lower
         return value.strip().lower()
     return unicodedata.normalize("NFC", value.strip()).casefold()
@@ -307,7 +307,7 @@ def _ad_claims(obj: DirectoryObject, sync: SyncRules) -> Iterator[Claim]:
 
 
 def link_keys_of(obj: DirectoryObject) -> set[str]:
-    """Keys that tie an AD object to its Entra twin (domain.md §3): anchors and SIDs."""
+    """Keys that tie an AD object to its Entra twin (docs/semantics.md "One identity across directories"): anchors and SIDs."""
     attrs = obj.attributes
     keys: set[str] = set()
     if obj.directory == "ad":

@@ -162,7 +162,7 @@ def _tenant_of(sources: Sequence[StateSource]) -> Tenant | None:
 
 
 def primary_keys(obj: DirectoryObject, sync: SyncRules = DEFAULT_SYNC) -> set[str]:
-    """Keys soft match compares: the UPN (users) and the primary SMTP address (domain.md §5),
+    """Keys soft match compares: the UPN (users) and the primary SMTP address (docs/semantics.md "Soft match"),
     of an AD object as sync projects them into Entra ID."""
     keys: set[str] = set()
     if obj.directory == "ad":
@@ -435,7 +435,7 @@ def build_context(
 
 def fingerprint(finding: Finding, change_identity: str) -> str:
     """sha256 of code, key, file, op and the change's identity: never a line number or an index,
-    so a baseline entry survives edits around the change (DESIGN.md "Fingerprint")."""
+    so a baseline entry survives edits around the change (docs/cli.md "Baselines")."""
     change = finding.change
     parts = [
         finding.code,

@@ -1,4 +1,4 @@
-"""The errors a user can cause or meet, each with the exit code the CLI gives it (DESIGN.md)."""
+"""The errors a user can cause or meet, each with the exit code the CLI gives it (docs/cli.md "Exit codes")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Identities and who claims what: a pure index over a set of directory objects.
 
-An AD object and the Entra object it syncs to are one identity (domain.md §3), so the index groups
+An AD object and the Entra object it syncs to are one identity (docs/semantics.md "One identity across directories"), so the index groups
 objects first and answers "who holds key k" in identities, never in raw objects: a synced user is
 never a duplicate of itself.
 """
@@ -54,7 +54,7 @@ class IdentityView:
 
     @property
     def cloud_only(self) -> bool:
-        """An Entra object with no on-prem anchor: what soft match can take over (domain.md §5)."""
+        """An Entra object with no on-prem anchor: what soft match can take over (docs/semantics.md "Soft match")."""
         return all(
             o.directory == "entra"
             and not o.get("onPremisesImmutableId")

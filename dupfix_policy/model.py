@@ -69,7 +69,7 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Quarantined:
-    """A value Entra held back from an object because another object had it (domain.md §3)."""
+    """A value Entra held back from an object because another object had it (docs/semantics.md "Quarantined values")."""
 
     property: str  # "UserPrincipalName" | "ProxyAddress"
     value: str
@@ -306,7 +306,7 @@ class RuleInfo:
     description: str = ""
     # Exact commands that carry out the fix, with <placeholders> (`dupfix rules`, SARIF help).
     commands: tuple[str, ...] = ()
-    # Where the rule is documented; empty: the README section for built-in rules (ruledoc.py).
+    # Where the rule is documented; empty: its section of docs/rules.md, for built-in rules (ruledoc.py).
     help_uri: str = ""
 
 

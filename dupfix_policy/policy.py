@@ -142,7 +142,7 @@ class Policy:
 
 
 def exemption_keys(value: str) -> tuple[str, ...]:
-    """The claim keys a value written in an exemption stands for (DESIGN.md "Claims").
+    """The claim keys a value written in an exemption stands for (docs/semantics.md "Claim keys").
 
     Tried in order: a claim key already (`proxy:smtp:x@y`), a typed proxy address (`smtp:x@y`,
     `SIP:x@y`), a bare address (a UPN, an `smtp:` address or a targetAddress), else an alias.

@@ -2,7 +2,7 @@
 
 Pure: objects in, objects out, plus a record of what each change added, released and touched.
 The verdicts are the rules' business; this module only knows what Entra and AD *do* with a
-change (soft delete, restore, twin propagation, DESIGN.md "Verdict semantics").
+change (soft delete, restore, twin propagation, docs/semantics.md).
 """
 
 from __future__ import annotations
@@ -317,7 +317,7 @@ def updated_object(obj: DirectoryObject, change: Change, sync: SyncRules = DEFAU
     # object's quarantined `smtp:x`, whose bare value alone would not match (audit fix plans).
     removed_keys = {k for name, vs in change.remove.items() for k in keys_of_values(name, vs)}
     if gone or removed_values:
-        # A quarantined value the source no longer asks for stops being held (domain.md §3).
+        # A quarantined value the source no longer asks for stops being held (docs/semantics.md "Quarantined values").
         kept = tuple(
             q
             for q in obj.quarantined

@@ -113,7 +113,26 @@ def test_flag_check_rejects_a_flag_that_does_not_exist():
 def test_template_installs_this_release(template):
     text = template.read_text(encoding="utf-8")
     assert re.findall(r'DUPFIX_VERSION: "([^"]+)"', text) == [__version__]
-    assert "dupfix-policy==" in text
+    assert re.search(r"dupfix-policy(\[[a-z,]+\])?==", text)
+
+
+# --source spec -> the extra it needs (docs/sources.md "Installing the live sources")
+EXTRA_OF = {"graph": "graph", "ldap": "ldap", "ldaps": "ldap"}
+
+
+@pytest.mark.parametrize("template", list(SCHEMAS), ids=lambda p: p.parent.name)
+def test_template_installs_the_extra_of_every_live_source_it_uses(template):
+    """The core install has no Graph or LDAP client: a template that reads a live source without
+    installing its extra would fail every run with exit 3."""
+    needed = set()
+    for args in dupfix_commands(template):
+        specs = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--source"]
+        needed |= {EXTRA_OF[s.split(":", 1)[0]] for s in specs if s.split(":", 1)[0] in EXTRA_OF}
+    assert needed, f"{template.name} reads no live source"
+    installs = re.findall(r"pip install [^\n]*?dupfix-policy(?:\[([a-z,]+)\])?==", template.read_text(encoding="utf-8"))
+    assert installs, f"{template.name} installs no pinned dupfix-policy"
+    extras = {e for group in installs for e in group.split(",") if e}
+    assert needed <= extras or "all" in extras, (template.name, needed, extras)
 
 
 def test_github_actions_are_pinned_to_release_tags():

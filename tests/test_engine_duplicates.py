@@ -1,4 +1,4 @@
-"""What counts as a duplicate (domain.md §1-§3, DESIGN.md "Verdict semantics")."""
+"""What counts as a duplicate (docs/semantics.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The plan is judged on the final state after all its changes (domain.md §4-§6)."""
+"""The plan is judged on the final state after all its changes (docs/semantics.md "Entra Connect projection", "Anchors", "Soft match")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The shipped examples do what the README says: each rule's plan fires that rule, the clean plan passes."""
+"""The shipped examples do what the README and docs say: each rule's plan fires that rule, the clean plan passes."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from dupfix_policy.errors import UserInputError
 from dupfix_policy.model import Location, Target
 from dupfix_policy.plans import native
 
-DESIGN_EXAMPLE = """\
+NATIVE_EXAMPLE = """\
 version: 1
 changes:
   - op: create                      # create | update | delete | restore
@@ -60,7 +60,7 @@ def error_of(path: str) -> str:
 
 
 def test_design_example_loads_as_three_changes(tmp_path: Path) -> None:
-    plan = native.load(write(tmp_path, DESIGN_EXAMPLE), {})
+    plan = native.load(write(tmp_path, NATIVE_EXAMPLE), {})
     create, update, delete = plan.changes
     assert plan.format == "native"
     assert (create.op, create.kind, create.directory, create.ref) == (
@@ -78,7 +78,7 @@ def test_design_example_loads_as_three_changes(tmp_path: Path) -> None:
 
 
 def test_change_location_is_the_line_of_its_list_item(tmp_path: Path) -> None:
-    path = write(tmp_path, DESIGN_EXAMPLE)
+    path = write(tmp_path, NATIVE_EXAMPLE)
     assert [c.location for c in native.load(path, {}).changes] == [
         Location(path, 3, 5),
         Location(path, 12, 5),
@@ -98,20 +98,20 @@ def test_each_proxy_address_in_a_block_list_has_its_own_line(tmp_path: Path) -> 
 
 
 def test_each_proxy_address_in_a_flow_list_has_its_own_column(tmp_path: Path) -> None:
-    path = write(tmp_path, DESIGN_EXAMPLE)
+    path = write(tmp_path, NATIVE_EXAMPLE)
     change = native.load(path, {}).changes[0]
     assert change.location_of("proxyAddresses", "smtp:a.smith@contoso.com") == Location(path, 11, 48)
 
 
 def test_attribute_key_location_is_recorded_under_an_empty_value(tmp_path: Path) -> None:
-    path = write(tmp_path, DESIGN_EXAMPLE)
+    path = write(tmp_path, NATIVE_EXAMPLE)
     change = native.load(path, {}).changes[0]
     assert change.value_locations[("mailNickname", "")] == Location(path, 10, 7)
     assert change.location_of("mailNickname", "alice") == Location(path, 10, 21)
 
 
 def test_added_value_has_its_own_location(tmp_path: Path) -> None:
-    path = write(tmp_path, DESIGN_EXAMPLE)
+    path = write(tmp_path, NATIVE_EXAMPLE)
     update = native.load(path, {}).changes[1]
     assert update.location_of("proxyAddresses", "smtp:bob@contoso.com") == Location(path, 16, 28)
 
@@ -182,7 +182,7 @@ def test_directory_defaults_to_entra_and_can_be_ad(tmp_path: Path) -> None:
 def test_json_plan_reads_the_same_with_its_own_lines(tmp_path: Path) -> None:
     import yaml
 
-    data = yaml.safe_load(DESIGN_EXAMPLE)
+    data = yaml.safe_load(NATIVE_EXAMPLE)
     path = write(tmp_path, json.dumps(data, indent=2), name="plan.json")
     plan = native.load(path, {})
     assert [c.op for c in plan.changes] == ["create", "update", "delete"]

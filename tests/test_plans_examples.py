@@ -1,4 +1,4 @@
-"""The plan-format examples do what the README says, and they are the fixtures the tests read."""
+"""The plan-format examples do what docs/formats.md says, and they are the fixtures the tests read."""
 
 from __future__ import annotations
 
@@ -60,19 +60,19 @@ def test_clean_examples_cover_every_format(capsys):
     assert {"entra-csv", "csv", "ldif", "terraform"} <= detected
 
 
-def _readme_commands() -> list[str]:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Plan formats", 1)[1].split("\n## ", 1)[0]
+def _formats_doc_commands() -> list[str]:
+    formats_doc = (ROOT / "docs" / "formats.md").read_text(encoding="utf-8")
+    section = formats_doc.split("## Other formats", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"`dupfix check (examples/plans/\S+?)`", section)
 
 
-def test_readme_shows_one_command_per_format():
-    commands = _readme_commands()
+def test_formats_doc_shows_one_command_per_format():
+    commands = _formats_doc_commands()
     assert any("entra-bulk" in c for c in commands) and any(c.endswith(".ldf") for c in commands)
     assert any("csvde" in c for c in commands) and any("terraform" in c for c in commands)
 
 
-@pytest.mark.parametrize("path", _readme_commands())
-def test_readme_plan_format_commands_run_as_described(path, capsys):
+@pytest.mark.parametrize("path", _formats_doc_commands())
+def test_formats_doc_commands_run_as_described(path, capsys):
     code, report = check_json(capsys, ROOT / path)
     assert code == (0 if "/clean" in path else 1), report["findings"]

@@ -14,7 +14,7 @@ from dupfix_policy.policy import Exemption, Policy, exemption_keys, load_policy,
 TODAY = dt.date(2026, 11, 26)
 DUP002 = RuleInfo("duplicate-proxy-address", "DUP002", "error", "", "")
 DUP011 = RuleInfo("soft-match-takeover", "DUP011", "warning", "", "")
-DESIGN_DEFAULTS = {
+DOCUMENTED_DEFAULTS = {
     "DUP001": "error",
     "DUP002": "error",
     "DUP003": "error",
@@ -69,7 +69,7 @@ def test_no_policy_means_the_default_pack() -> None:
 
 
 def test_default_pack_lists_every_rule_at_its_design_default() -> None:
-    assert dict(load_policy("default").severities) == DESIGN_DEFAULTS
+    assert dict(load_policy("default").severities) == DOCUMENTED_DEFAULTS
 
 
 def test_strict_pack_makes_predictive_warnings_errors() -> None:

@@ -1,6 +1,6 @@
 """SARIF that GitHub code scanning accepts: valid against the official OASIS SARIF 2.1.0 schema
 (tests/sarif-schema-2.1.0.json), with what GitHub requires on top, and help links that land on the
-README's section for each rule."""
+section of docs/rules.md for each rule."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from test_reporters import GOLDEN_PLANS, ROOT, SOURCE, assert_matches_golden, at
 from dupfix_policy import cli, ruledoc
 
 SARIF_SCHEMA = json.loads((ROOT / "tests" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
-README = ROOT / "README.md"
+RULES_DOC = ROOT / ruledoc.RULES_DOC
 
 
 def sarif_of(out: dict[str, str]) -> dict:
@@ -53,7 +53,7 @@ def test_rules_carry_what_github_requires(tmp_path):
         assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
         assert len(rule["fullDescription"]["text"]) <= 1000
         assert rule["help"]["text"] and rule["help"]["markdown"].startswith(f"### {rule['id']} ")
-        assert rule["helpUri"].endswith("/README.md#" + ruledoc.github_slug(f"{rule['id']} {rule['name']}"))
+        assert rule["helpUri"].endswith("/docs/rules.md#" + ruledoc.github_slug(f"{rule['id']} {rule['name']}"))
         assert rule["defaultConfiguration"]["level"] in ("error", "warning", "note")
 
 
@@ -131,34 +131,41 @@ def test_fingerprint_survives_lines_added_above_the_change(tmp_path, monkeypatch
     assert hashes() == before and before
 
 
-# --- the README's rule reference, where the help links land ------------------------------------------
+# --- the rule reference in docs/rules.md, where the help links land ----------------------------------
 
 
-def readme_anchors() -> set[str]:
-    return {ruledoc.github_slug(m.group(1)) for m in re.finditer(r"^#{1,6} (.+)$", README.read_text(), re.MULTILINE)}
+def rules_doc_anchors() -> set[str]:
+    text = RULES_DOC.read_text(encoding="utf-8")
+    return {ruledoc.github_slug(m.group(1)) for m in re.finditer(r"^#{1,6} (.+)$", text, re.MULTILINE)}
 
 
-def test_every_rule_has_the_readme_section_its_help_link_points_to(registry):
-    anchors = readme_anchors()
+def test_every_rule_has_the_docs_section_its_help_link_points_to(registry):
+    anchors = rules_doc_anchors()
     for rule in registry.rules.values():
-        assert ruledoc.anchor(rule.info) in anchors, f"README has no section for {rule.info.code}"
-        assert ruledoc.help_uri(rule.info).endswith(f"README.md#{ruledoc.anchor(rule.info)}")
+        assert ruledoc.anchor(rule.info) in anchors, f"docs/rules.md has no section for {rule.info.code}"
+        assert ruledoc.help_uri(rule.info).endswith(f"/docs/rules.md#{ruledoc.anchor(rule.info)}")
+
+
+def test_the_readme_links_to_the_rule_reference_instead_of_carrying_it():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert ruledoc.REFERENCE_START not in readme
+    assert "(docs/rules.md)" in readme
 
 
 def _rule_block(text: str) -> tuple[int, int]:
-    return text.index(ruledoc.README_START), text.index(ruledoc.README_END) + len(ruledoc.README_END)
+    return text.index(ruledoc.REFERENCE_START), text.index(ruledoc.REFERENCE_END) + len(ruledoc.REFERENCE_END)
 
 
-def test_readme_rule_reference_is_what_dupfix_rules_prints(registry):
-    text = README.read_text(encoding="utf-8")
-    expected = ruledoc.readme_block(r.info for r in registry.rules.values())
+def test_rules_doc_reference_is_what_dupfix_rules_prints(registry):
+    text = RULES_DOC.read_text(encoding="utf-8")
+    expected = ruledoc.reference_block(r.info for r in registry.rules.values())
     if os.environ.get("DUPFIX_REGENERATE") == "1":
         start, end = _rule_block(text)
-        README.write_text(text[:start] + expected + text[end:], encoding="utf-8", newline="\n")
-        text = README.read_text(encoding="utf-8")
+        RULES_DOC.write_text(text[:start] + expected + text[end:], encoding="utf-8", newline="\n")
+        text = RULES_DOC.read_text(encoding="utf-8")
     start, end = _rule_block(text)
     assert text[start:end] == expected, (
-        "README rule reference is out of date: regenerate with "
+        "docs/rules.md rule reference is out of date: regenerate with "
         "DUPFIX_REGENERATE=1 pytest tests/test_reporters.py tests/test_reporters_sarif.py"
     )
 
@@ -174,4 +181,4 @@ def test_rules_json_carries_commands_and_the_help_link(capsys):
     cli.main(["rules", "--format", "json"])
     rules = {r["code"]: r for r in json.loads(capsys.readouterr().out)}
     assert any("Restore-MgDirectoryDeletedItem" in c for c in rules["DUP004"]["commands"])
-    assert rules["DUP001"]["help"].endswith("README.md#dup001-duplicate-upn")
+    assert rules["DUP001"]["help"].endswith("/docs/rules.md#dup001-duplicate-upn")

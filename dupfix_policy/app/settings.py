@@ -31,7 +31,7 @@ class Settings:
 
 
 def resolve(args: argparse.Namespace) -> Settings:
-    """Flags over environment over `.dupfix.yaml` (DESIGN.md "CLI")."""
+    """Flags over environment over `.dupfix.yaml` (docs/cli.md "Config and policy")."""
     from ..config import resolve_settings
 
     flags = {

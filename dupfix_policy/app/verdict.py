@@ -1,4 +1,4 @@
-"""The exit code a finished run gives: the verdict (DESIGN "Exit codes"; errors.py has the numbers)."""
+"""The exit code a finished run gives: the verdict (docs/cli.md "Exit codes"; errors.py has the numbers)."""
 
 from __future__ import annotations
 

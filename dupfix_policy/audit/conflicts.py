@@ -4,7 +4,7 @@ Pure: directory objects in, conflicts out. The audit must call "duplicate" exact
 calls one, so nothing here re-decides what a key is or who is one identity: keys come from
 `addresses.claims_of`, identities from `index.link_twins`, holders from `index.ClaimIndex`, the
 same three the check's simulation uses. What this module adds is the check's rule order applied
-to a key nobody is changing (DESIGN.md "Verdict semantics"):
+to a key nobody is changing (docs/semantics.md "The audit"):
 
 - a key held by two or more *active* identities is the rule the check would give a change adding
   it: DUP001 (UPN), DUP002 (proxy address, mail, targetAddress), DUP010 / DUP013 (mailNickname of

@@ -331,7 +331,7 @@ def restores(h: Holder, phase: int) -> list[Action]:
 
 
 def _value_to_remove(hold: Hold) -> str:
-    """As the directory has it; a bare quarantined address is an `smtp:` one (domain.md §3)."""
+    """As the directory has it; a bare quarantined address is an `smtp:` one (docs/semantics.md "Quarantined values")."""
     if hold.via == "quarantine" and ":" not in hold.value.strip():
         return f"smtp:{hold.value.strip()}"
     return hold.value

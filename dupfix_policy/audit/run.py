@@ -5,7 +5,7 @@ the policy's severities, exemptions honoured).
 What differs from a check report, on purpose: an audit finding belongs to no change (`change` is
 null) and points at the source it was read from (`location.path`: the snapshot file for
 `snapshot:PATH`, else the source spec); its fingerprint is made of the code, the key and the
-sorted holder ids (DESIGN.md "Fingerprint": nothing else identifies an existing conflict), and its
+sorted holder ids (docs/semantics.md "The audit", Fingerprint: nothing else identifies an existing conflict), and its
 `fix` is the suggested resolution with its reason.
 """
 

@@ -14,7 +14,7 @@ What each template means for the checker (directory: entra):
   password column is never read into the plan, so it can never be printed.
 - bulk invite: one guest per row (`userType: Guest`). Entra gives the guest `SMTP:<invited
   e-mail>`: that address is *derived*, so it goes into `Change.predicted` and its findings say
-  `predicted: true` (DESIGN.md "Derived keys").
+  `predicted: true` (docs/formats.md "Values the directory derives").
 - bulk delete: `delete user` by UPN. bulk restore: `restore user` by object id.
 """
 

@@ -1,4 +1,4 @@
-"""The native plan format: `version: 1` and a list of `changes` (DESIGN.md "Native plan format").
+"""The native plan format: `version: 1` and a list of `changes` (docs/formats.md "Native plan format").
 
 Structure is checked by `schemas/plan.schema.json` (the same file `dupfix schema plan` prints);
 what a schema cannot say well is checked here: attribute names are case-insensitive, a near miss

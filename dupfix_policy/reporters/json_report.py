@@ -1,4 +1,4 @@
-"""The JSON report: the machine contract (DESIGN.md "JSON report", `dupfix schema report`)."""
+"""The JSON report: the machine contract (docs/cli.md "Report formats", `dupfix schema report`)."""
 
 from __future__ import annotations
 

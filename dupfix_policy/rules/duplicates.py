@@ -1,10 +1,10 @@
 """The duplicate rules (DUP001-DUP014): who else holds what a change adds.
 
 One finding per (change, key, rule). For each key a change adds, exactly one of the "who holds it"
-rules applies, chosen by `primary_code` (DESIGN.md "Verdict semantics"); DUP004 (soft-deleted
+rules applies, chosen by `primary_code` (docs/semantics.md); DUP004 (soft-deleted
 holder), DUP006 (moved in one cycle) and DUP011 (soft match) are reported beside it.
 
-Departure from DESIGN.md, on purpose: an `smtp:` address held by another object as the very same
+Departure from the starting design, on purpose (docs/semantics.md "Departures" 1): an `smtp:` address held by another object as the very same
 `smtp:` address is DUP002 even when that object's UPN is the same address too. The direct match is
 the more precise message ("already held as a proxy address") and the fix is the same; DUP003 is kept
 for collisions that exist *only* across UPN and smtp:.

@@ -1,6 +1,6 @@
 """Format rules (FMT001-FMT010): values Entra ID, AD or sync would refuse, change or drop.
 
-They take over what IdFix checked (domain.md §7, reference/idfix.md), with Microsoft's documented
+They take over what IdFix checked (docs/idfix.md, docs/rules.md), with Microsoft's documented
 limits ("Prepare for directory synchronization to Microsoft 365", the Graph user/group pages)
 rather than IdFix's off-by-one ones (IdFix: displayName 255, givenName 63, targetAddress 255), and
 without IdFix's known false positives:
@@ -27,7 +27,7 @@ has the table, with each rule's source):
 - a created Entra object without a displayName (FMT009): Graph refuses the create. For AD objects
   sync falls back to the `cn`, so there is no finding there (IdFix's "Blank" fixes it the same way).
 
-Only values a change sets or adds are judged (DESIGN.md "Format rules"): what a plan removes, or
+Only values a change sets or adds are judged (docs/semantics.md "Format rules, baselines and reports"): what a plan removes, or
 what the tenant already holds, is the audit's business. Loader-predicted values (Terraform's
 computed proxyAddresses) are derived from values judged already, so they are skipped. Every check
 but FMT003 judges the trimmed value; FMT003 says the whitespace is there.
@@ -575,7 +575,7 @@ def unroutable_address_domain(ctx: CheckContext) -> Iterator[Finding]:
 
 
 def one_per_key(check: Callable[[CheckContext], Iterator[Finding]]) -> Callable[[CheckContext], list[Finding]]:
-    """One finding per (change, key, rule), as for every rule (DESIGN.md): the same bad value in
+    """One finding per (change, key, rule), as for every rule (docs/semantics.md "Format rules, baselines and reports"): the same bad value in
     `mail` and `proxyAddresses`, or two problems with one alias, become one finding saying all."""
 
     def merged(ctx: CheckContext) -> list[Finding]:

@@ -182,7 +182,7 @@ def record_object(record: str) -> DirectoryObject:
 
 
 class CacheSource:
-    """A cache file as a `StateSource` (DESIGN.md): point look-ups through the `keys` index."""
+    """A cache file as a `StateSource` (docs/sources.md "The StateSource contract"): point look-ups through the `keys` index."""
 
     def __init__(self, path: str, spec: str | None = None, *, max_age_s: float | None = DEFAULT_MAX_AGE_S):
         self.path = path

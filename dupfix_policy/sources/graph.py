@@ -73,7 +73,7 @@ def _check_url(url: str) -> str:
 
 
 class GraphSource:
-    """A `StateSource` over Microsoft Graph (DESIGN.md `StateSource`), Entra ID only."""
+    """A `StateSource` over Microsoft Graph (docs/sources.md "The StateSource contract"), Entra ID only."""
 
     def __init__(
         self, spec: str, url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S, quiet: bool = False,

@@ -1,6 +1,6 @@
 """Talking to Microsoft Graph: msgraph-sdk's request builders, adapter and auth, our retries.
 
-Why not the SDK end to end (domain.md §8):
+Why not the SDK end to end (docs/semantics.md "What Graph charges for"):
 - its model parsing turns a 999-user page into objects at a few hundred per second, so pages are
   read as raw JSON (`send_primitive_async` with kiota's native response handler: the SDK still
   builds the request, encodes the query and attaches the token);

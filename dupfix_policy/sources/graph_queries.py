@@ -3,7 +3,7 @@
 Pure functions, no I/O: the network layer (`graph_http`) sends what this module plans, so the
 rules that decide *which* objects can hold a key are testable with literals.
 
-Why the queries look the way they do (domain.md §3 and §8, reference/entra.md B1):
+Why the queries look the way they do (docs/semantics.md "Quarantined values", "What Graph charges for" and "The Graph source"):
 
 - A key can be held by users, groups, org contacts and soft-deleted users and groups, each its
   own collection. One key therefore becomes several `$filter` clauses, one per collection and
@@ -280,7 +280,7 @@ _QUARANTINE_PROPERTY = {"userprincipalname": "UserPrincipalName"}
 def quarantined_of(errors: Any) -> tuple[Quarantined, ...]:
     """Values Entra held back (`onPremisesProvisioningErrors`, category PropertyConflict).
 
-    `propertyCausingError` is `UserPrincipalName` or `ProxyAddress` (domain.md §3); anything else
+    `propertyCausingError` is `UserPrincipalName` or `ProxyAddress` (docs/semantics.md "Quarantined values"); anything else
     is read as an address, so an unexpected value makes a holder, never hides one.
     """
     out: list[Quarantined] = []

@@ -1,7 +1,7 @@
 """The three reads the Graph source makes: the tenant, point look-ups, and the full scan.
 
 Async, over one `GraphHttp` session; `graph.GraphSource` runs them on its own event loop and
-keeps the results. Each read is shaped by what Graph charges for (domain.md §8): look-ups go 15
+keeps the results. Each read is shaped by what Graph charges for (docs/semantics.md "What Graph charges for"): look-ups go 15
 clauses to a request and 20 requests to a round trip; the full scan reads every collection at
 once, 999 objects a page, as raw JSON.
 """
@@ -72,7 +72,7 @@ class GraphReader:
     def once_per_run_queries() -> list[Query]:
         """What every run reads once, whatever the plan asks.
 
-        Objects with a quarantined value: such values can't be found by value (domain.md §3).
+        Objects with a quarantined value: such values can't be found by value (docs/semantics.md "Quarantined values").
         The recycle bin, when it fits in RECYCLE_BIN_PAGES pages: cheaper than asking it for
         every key.
         """

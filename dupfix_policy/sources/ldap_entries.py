@@ -3,7 +3,7 @@
 Values are decoded from the raw octets the server sent, not through ldap3's schema-driven
 formatters: the source reads the schema only for the few attributes it needs (not the whole
 subschema ldap3 would parse), and decoding GUIDs and SIDs here makes their string forms exactly
-the ones DESIGN.md promises (`objectGUID` as ldap3 and PowerShell print it, without braces;
+the ones docs/semantics.md "The LDAP source" promises (`objectGUID` as ldap3 and PowerShell print it, without braces;
 `objectSid` as `S-1-5-21-…`), whatever the server.
 """
 
@@ -29,7 +29,7 @@ READ_ATTRIBUTES: tuple[str, ...] = (
     "objectGUID", "objectSid", "mS-DS-ConsistencyGuid", "objectClass", "displayName", "givenName",
     "groupType", "isCriticalSystemObject", "msExchRecipientTypeDetails",
 )  # fmt: skip
-# Attributes that only the Exchange schema extension adds (domain.md §9).
+# Attributes that only the Exchange schema extension adds (docs/semantics.md "Active Directory").
 EXCHANGE_ATTRIBUTES: tuple[str, ...] = ("mailNickname", "targetAddress")
 EXCHANGE_MARKERS: tuple[str, ...] = ("msExchRecipientTypeDetails", "msExchMailboxGuid")
 SCHEMA_ATTRIBUTES: tuple[str, ...] = (*READ_ATTRIBUTES, "distinguishedName", *EXCHANGE_MARKERS)
@@ -106,7 +106,7 @@ def _first(attributes: Mapping[str, Sequence[bytes]], name: str) -> str:
 
 
 def skip_reason(dn: str, attributes: Mapping[str, Sequence[bytes]]) -> str | None:
-    """Why IdFix would leave this object out (domain.md §9, reference/idfix.md §3), or None.
+    """Why IdFix would leave this object out (docs/idfix.md "Objects left out"), or None.
 
     `isCriticalSystemObject` (built-in accounts and groups), a CN ending in `$` (machine and
     trust accounts, gMSAs), replication-conflict objects (`CN=name\\0ACNF:<guid>`), a CN that

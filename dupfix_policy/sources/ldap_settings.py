@@ -35,7 +35,7 @@ DEFAULT_PORTS = {"ldap": 389, "ldaps": 636}
 GLOBAL_CATALOG_PORTS = {3268: "ldap", 3269: "ldaps"}
 DC_PORT_FOR_GC = {3268: 389, 3269: 636}
 DEFAULT_TIMEOUT = 30.0
-PAGE_SIZE = 1000  # AD's default MaxPageSize (domain.md §9)
+PAGE_SIZE = 1000  # AD's default MaxPageSize (docs/semantics.md "Active Directory")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
 

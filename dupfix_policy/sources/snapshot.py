@@ -1,4 +1,4 @@
-"""The `snapshot:PATH` source: directory state read from a snapshot file (DESIGN.md "Snapshot format").
+"""The `snapshot:PATH` source: directory state read from a snapshot file (docs/sources.md "Snapshot format").
 
 Why this module is shaped the way it is
 ---------------------------------------

@@ -1,4 +1,4 @@
-"""Write a tenant snapshot (DESIGN.md "Snapshot format") from any source's objects.
+"""Write a tenant snapshot (docs/sources.md "Snapshot format") from any source's objects.
 
 `dupfix snapshot` and the generators in `benchmarks/` use this, and so will the live sources
 (Graph, LDAP) when they export: one writer means one layout, which the reader's fast path and
