@@ -40,6 +40,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "doctor": cmd_doctor,
         "audit": cmd_audit,
         "sync": cmd_sync,
+        "fix": cmd_fix,
     }[args.command]
     return handler(args, registry)
 
@@ -63,6 +64,8 @@ class Settings:
     max_age: float | None = None  # --max-age: oldest cache:PATH state accepted, in seconds
     refresh: bool = False  # --refresh: sync cache:PATH sources first
     sync: dict[str, Any] | None = None  # `.dupfix.yaml` sync: the tenant's Entra Connect set-up
+    naming: dict[str, Any] | None = None  # `.dupfix.yaml` naming: conventions for --suggest / fix
+    naming_location: Location | None = None
 
 
 def resolve(args: argparse.Namespace) -> Settings:
@@ -98,6 +101,8 @@ def resolve(args: argparse.Namespace) -> Settings:
         max_age=getattr(args, "max_age", None),
         refresh=bool(getattr(args, "refresh", False)),
         sync=dict(getattr(s, "sync", None) or {}),
+        naming=dict(getattr(s, "naming", None) or {}),
+        naming_location=s.location_of("naming") if hasattr(s, "location_of") else None,
     )
 
 
@@ -332,7 +337,12 @@ def cmd_check(args: argparse.Namespace, registry: Registry) -> int:
             print(f"dupfix: note: {n}", file=sys.stderr)
         return EXIT_OK
     with opened(settings.sources, registry, settings) as sources:
-        report = check(plans, sources, registry.rules, policy, today=_today())
+        if getattr(args, "suggest", False):  # issue 15: suggestions.py, over the same check
+            from .fixers.command import suggest_for
+
+            report = suggest_for(plans, sources, registry, policy, settings, _today()).report
+        else:
+            report = check(plans, sources, registry.rules, policy, today=_today())
     if notes:
         report = dataclasses.replace(report, notes=tuple(notes) + report.notes)
     report = _apply_baselines(report, baseline, getattr(args, "create_baseline", None))
@@ -544,6 +554,13 @@ def cmd_sync(args: argparse.Namespace, registry: Registry) -> int:
         result = sync(settings.cache, sources, full=bool(getattr(args, "full", False)))
     print(f"dupfix: sync: {settings.cache} up to date in {result.seconds:.1f} s", file=sys.stderr)
     return EXIT_OK
+
+
+def cmd_fix(args: argparse.Namespace, registry: Registry) -> int:
+    """Write suggested values into the plan files (fixers/command.py)."""
+    from .fixers.command import cmd_fix as run
+
+    return run(args, registry)
 
 
 def cmd_audit(args: argparse.Namespace, registry: Registry) -> int:

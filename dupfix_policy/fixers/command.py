@@ -1,0 +1,110 @@
+"""`dupfix fix PLAN… [--write | --diff]` and `check --suggest`: suggestions.py over the CLI's plumbing.
+
+Without `--write` or `--diff`, fix lists what it would change. Exit 0 when every error the check
+finds is settled by a written value; 1 when some remain (no free value, a conflict only a person
+can settle, a Terraform value whose `.tf` line must be edited by hand, a value not found where the
+loader said it was).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+
+from ..errors import EXIT_OK, EXIT_VIOLATIONS, UserInputError
+from ..interfaces import StateSource
+from ..model import Plan, Replacement
+from ..plugins import Registry
+from . import TextFile, apply, located, shown_line, unified_diff
+
+CSV_FORMATS = frozenset({"csv", "entra-csv"})
+
+
+def suggest_for(plans: Sequence[Plan], sources: Sequence[StateSource], registry: Registry, policy: object,
+                settings: object, today):  # fmt: skip
+    """Run the check keeping its state, then suggest (suggestions.suggest)."""
+    from ..engine import evaluate
+    from ..naming import convention_from_config
+    from ..suggestions import suggest
+
+    convention = convention_from_config(getattr(settings, "naming", None), getattr(settings, "naming_location", None))
+    evaluation = evaluate(plans, sources, registry.rules, policy, today)
+    return suggest(evaluation, sources, registry.rules, policy, convention, plans, today)
+
+
+def cmd_fix(args: argparse.Namespace, registry: Registry) -> int:
+    from ..commands import _check_policy_rules, _today, collect_plans, opened, resolve
+    from ..policy import load_policy
+
+    settings = resolve(args)
+    plans, notes = collect_plans(args.paths, registry, args.plan_format, args.hook, settings.plan_options)
+    for note in notes:
+        print(f"dupfix: note: {note}", file=sys.stderr)
+    if not plans:
+        return EXIT_OK
+    policy = load_policy(settings.policy, base_dir=settings.base_dir).with_sync(settings.sync)
+    _check_policy_rules(policy, registry)
+    with opened(settings.sources, registry, settings) as sources:
+        result = suggest_for(plans, sources, registry, policy, settings, _today())
+    formats = {p.path: p.format for p in plans}
+    encoding = ((settings.plan_options or {}).get("csv") or {}).get("encoding")
+    by_file: dict[str, list[Replacement]] = defaultdict(list)
+    by_hand: list[str] = []
+    for r in result.replacements:
+        if located(r):
+            by_file[r.file].append(r)
+        elif not r.editable:
+            line = shown_line(r.file, r.line)
+            shown = f": {line}" if line else ""
+            by_hand.append(f"{r.file}:{r.line or 1}: change {r.old!r} to {r.new!r} ({r.attribute}){shown}")
+        else:
+            by_hand.append(
+                f"{r.file}:{r.line or 1}: {r.old!r} is not written there as read; change it to {r.new!r} "
+                f"({r.attribute}) by hand"
+            )
+    written = 0
+    for path, reps in sorted(by_file.items()):
+        plan_format = formats.get(path, "")
+        file = TextFile.read(path, encoding if plan_format in CSV_FORMATS else None)
+        new_text = apply(file, reps)
+        if new_text == file.text:
+            continue
+        if args.diff:
+            sys.stdout.write(unified_diff(file, new_text))
+        elif args.write:
+            _write(path, file.encode(new_text))
+            written += len(reps)
+            print(f"dupfix: fixed {len(reps)} value(s) in {path}", file=sys.stderr)
+        else:
+            for r in reps:
+                print(f"{path}:{r.line}:{r.column}: {r.attribute} {r.old} -> {r.new}")
+    for line in by_hand:
+        print(f"dupfix: by hand: {line}", file=sys.stderr)
+    unsettled = [rf for rf in result.report.findings if rf.suggestion is not None and rf.suggestion.kind == "resolution"
+                 and not rf.suggestion.text.startswith("keep ")]  # fmt: skip
+    for rf in unsettled:
+        where = rf.finding.location or (rf.finding.change.location if rf.finding.change else None)
+        print(f"dupfix: not fixable: {where} {rf.rule.code} {rf.finding.value}: {rf.suggestion.text}",  # type: ignore[union-attr]
+              file=sys.stderr)  # fmt: skip
+    print(
+        f"dupfix: {result.fixed} finding(s) fixable, {len(result.replacements)} value(s) to write, "
+        f"{len(result.remaining)} error(s) would remain; {result.round_trips} extra source round trip(s)",
+        file=sys.stderr,
+    )
+    return EXIT_VIOLATIONS if result.remaining or by_hand else EXIT_OK
+
+
+def _write(path: str, data: bytes) -> None:
+    """Replace the file in place, keeping its permissions (a temporary file, then a rename)."""
+    tmp = f"{path}.dupfix-fix.tmp"
+    try:
+        mode = os.stat(path).st_mode
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, mode & 0o7777)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UserInputError(f"cannot write the fixed plan: {exc.strerror}", hint="check the file's permissions") from exc
