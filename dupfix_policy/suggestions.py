@@ -32,6 +32,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .addresses import (
+    ADDN,
+    SAM,
     ad_upn_key,
     alias_key,
     all_lookup_keys,
@@ -39,6 +41,7 @@ from .addresses import (
     cross_key,
     fold,
     is_guest,
+    namespace,
     smtp_key,
     split_proxy,
     upn_key,
@@ -233,7 +236,9 @@ class _Planner:
                 continue
             if change.kind == "contact" or is_guest(change.set):
                 continue  # an outside address belongs to someone else: not ours to rename
-            if f.code == "DUP005" and self._first_claimant(rf, ck):
+            # The first change to claim a value keeps it, unless a source holds it too (the check
+            # then reports DUP005 alone: every claimant needs a new value).
+            if f.code == "DUP005" and self._first_claimant(rf, ck) and not (f.key and f.key in self.taken):
                 self.kept[n] = [(h.change.file, h.change.index) for h in f.holders if h.change is not None]
                 continue
             if f.attribute == "mailNickname":
@@ -463,14 +468,19 @@ def _attach(
         rf for rf in verified if rf.suppressed is None and rf.severity == "error"
     )
     reps_all = tuple(r for g in planner.groups if g.chosen is not None for r in placed[id(g)])
-    return SuggestResult(
-        dataclasses.replace(report, findings=tuple(out)), reps_all, round_trips, keys_asked, remaining, fixed
+    note = (
+        f"suggestions: {fixed} finding(s) settled by a new value, {len(reps_all)} value(s) to write; "
+        f"{round_trips} extra source round trip(s) for {keys_asked} candidate key(s)"
     )
+    return SuggestResult(
+        dataclasses.replace(report, findings=tuple(out), notes=(*report.notes, note)),
+        reps_all, round_trips, keys_asked, remaining, fixed,
+    )  # fmt: skip
 
 
 def _text(g: _Group, reps: Sequence[Replacement]) -> str:
     what = ", ".join(dict.fromkeys(r.attribute for r in reps))
-    return f"use {g.chosen} ({what}): free in every source, in the plan and under the naming convention"
+    return f"use {g.chosen} ({what}): held by no source and by no other change of the plan"
 
 
 def _resolution(planner: _Planner, rf: ReportedFinding) -> str:
@@ -479,7 +489,7 @@ def _resolution(planner: _Planner, rf: ReportedFinding) -> str:
     from .audit.resolutions import resolve
 
     f = rf.finding
-    if f.key:
+    if f.key and namespace(f.key) not in (ADDN, SAM):  # a name in AD: only a new name fixes it
         after = planner.ctx.simulation.after
         conflicts = find_conflicts(after.objects.values(), [f.key], covered=planner.ctx.covered, sync=planner.sync)
         for conflict in conflicts:

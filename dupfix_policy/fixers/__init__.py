@@ -21,7 +21,7 @@ from ..model import Change, Location, Replacement
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 # Characters that continue an address or a name: a match must not be part of a longer value.
-_WORD = re.compile(r"[A-Za-z0-9._%+\-@']")
+_WORD = re.compile(r"[A-Za-z0-9._%+\-@]")
 NOT_EDITED = frozenset({"terraform"})
 
 
@@ -83,7 +83,9 @@ def locate(file: TextFile, plan_format: str, where: Location, attribute: str, ol
 
         return locate_ldif(file, where, attribute, old, new) or base
     start = file.offset(where.line, where.column or 1)
-    window = file.text[start : start + max(4096, len(old) * 4)]
+    # Only the rest of the value's own line: a value found further on would be another value's.
+    stop = _NEWLINE.search(file.text, start)
+    window = file.text[start : stop.start() if stop else len(file.text)]
     for m in re.finditer(re.escape(old), window):
         before = window[m.start() - 1] if m.start() else (file.text[start - 1] if start else "")
         after = window[m.end()] if m.end() < len(window) else ""

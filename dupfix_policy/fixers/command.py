@@ -82,7 +82,7 @@ def cmd_fix(args: argparse.Namespace, registry: Registry) -> int:
             for r in reps:
                 print(f"{path}:{r.line}:{r.column}: {r.attribute} {r.old} -> {r.new}")
     for line in by_hand:
-        print(f"dupfix: by hand: {line}", file=sys.stderr)
+        print(f"by hand: {line}")
     unsettled = [rf for rf in result.report.findings if rf.suggestion is not None and rf.suggestion.kind == "resolution"
                  and not rf.suggestion.text.startswith("keep ")]  # fmt: skip
     for rf in unsettled:
