@@ -11,11 +11,13 @@ JSON is generated, so it is never edited: the `.tf` line to change is shown inst
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from ..model import Change, Location, Replacement
 
@@ -54,19 +56,20 @@ class TextFile:
         errors = "surrogateescape" if self.encoding == "utf-8" else "strict"
         return self.bom + text.encode(self.encoding, errors=errors)
 
+    @cached_property
+    def _starts(self) -> list[int]:
+        return [0, *(m.end() for m in _NEWLINE.finditer(self.text))]
+
     def line_starts(self) -> list[int]:
-        starts = [0]
-        starts += [m.end() for m in _NEWLINE.finditer(self.text)]
-        return starts
+        return self._starts
 
     def offset(self, line: int, column: int) -> int:
-        starts = self.line_starts()
+        starts = self._starts
         return starts[line - 1] + column - 1 if 0 < line <= len(starts) else len(self.text)
 
     def position(self, offset: int) -> tuple[int, int]:
-        starts = self.line_starts()
-        line = max(i for i, s in enumerate(starts) if s <= offset)
-        return line + 1, offset - starts[line] + 1
+        line = bisect.bisect_right(self._starts, offset) - 1
+        return line + 1, offset - self._starts[line] + 1
 
     def newline(self) -> str:
         m = _NEWLINE.search(self.text)
