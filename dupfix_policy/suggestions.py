@@ -61,8 +61,8 @@ from .naming import BATCHES, Convention, NameParts, candidates
 
 # Rules whose finding a new value settles (one holder too many for a value the plan writes).
 DUPLICATE_CODES = frozenset({"DUP001", "DUP002", "DUP003", "DUP004", "DUP005", "DUP007", "DUP010", "DUP013", "DUP014"})
-# Format rules a cleaned-up value settles (invalid characters, spaces around it, non-ASCII).
-FORMAT_CODES = frozenset({"FMT002", "FMT003", "FMT004"})
+# Format rules a cleaned-up value settles (too long, invalid characters, spaces around it, non-ASCII).
+FORMAT_CODES = frozenset({"FMT001", "FMT002", "FMT003", "FMT004"})
 NAMED_ATTRIBUTES = ("userPrincipalName", "mail", "proxyAddresses", "mailNickname", "sAMAccountName")
 VERIFY_ROUNDS = 4
 

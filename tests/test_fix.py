@@ -317,3 +317,21 @@ def test_text_and_github_reports_show_the_suggestion(tmp_path, source, capsys):
     assert "suggest: use jane.doe3@contoso.com" in capsys.readouterr().out
     dupfix("check", str(plan), "--source", source, "--suggest", "--format", "github")
     assert "suggest: use jane.doe3@contoso.com" in capsys.readouterr().out
+
+
+def test_under_the_strict_policy_format_errors_get_a_clean_value_that_passes_the_format_rules(tmp_path, source, capsys):
+    long_local = "a" * 60 + "alice"  # 65 characters: one over the local part's 64
+    plan = tmp_path / "names.yaml"
+    text = (
+        "version: 1\nchanges:\n"
+        "  - op: create\n    kind: user\n    set: {userPrincipalName: jörg.müller@contoso.com, displayName: Jörg}\n"
+        f"  - op: create\n    kind: user\n    set: {{userPrincipalName: {long_local}@contoso.com, displayName: A}}\n"
+    )
+    plan.write_text(text, encoding="utf-8")
+    assert dupfix("fix", str(plan), "--source", source, "--policy", "strict", "--write") == 0
+    capsys.readouterr()
+    fixed = plan.read_text(encoding="utf-8")
+    assert "userPrincipalName: jorg.muller@contoso.com" in fixed  # FMT004: transliterated
+    assert f"userPrincipalName: {long_local[:64]}@contoso.com" in fixed  # FMT001: cut to the limit
+    _, report = check_report(tmp_path, str(plan), "--source", source, "--policy", "strict")
+    assert errors(report) == []
