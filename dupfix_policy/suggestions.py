@@ -56,8 +56,9 @@ from .engine import (
 )
 from .fixers import TextFile, replacements_for
 from .interfaces import Rule, StateSource
-from .model import Change, DirectoryObject, Plan, Replacement, Report, ReportedFinding, Suggestion
+from .model import Change, DirectoryObject, ObjectRef, Plan, Replacement, Report, ReportedFinding, Suggestion
 from .naming import BATCHES, Convention, NameParts, candidates
+from .projection import SyncRules
 
 # Rules whose finding a new value settles (one holder too many for a value the plan writes).
 DUPLICATE_CODES = frozenset({"DUP001", "DUP002", "DUP003", "DUP004", "DUP005", "DUP007", "DUP010", "DUP013", "DUP014"})
@@ -174,7 +175,7 @@ def _modified(change: Change, edits: Iterable[tuple[str, str, str]]) -> Change:
     )
 
 
-def _held_keys(obj: DirectoryObject, sync) -> set[str]:
+def _held_keys(obj: DirectoryObject, sync: SyncRules) -> set[str]:
     """Every key an object read from a source blocks, whatever its state: a suggestion is never a
     value some source holds (soft-deleted and quarantined values included, AD's comparison too)."""
     keys = set(all_lookup_keys(obj))
@@ -182,8 +183,9 @@ def _held_keys(obj: DirectoryObject, sync) -> set[str]:
         for c in claims:
             keys.add(c.key)
             if c.attribute in ("userPrincipalName", "mail", "proxyAddresses", "targetAddress"):
-                address = _address_of("proxyAddresses" if ":" in c.value and "@" not in c.value.partition(":")[0] else "mail", c.value)
-                if address:
+                typed = split_proxy(c.value)
+                address = typed[1] if typed and typed[0] == "smtp" else (None if typed else c.value.strip())
+                if address and "@" in address:
                     keys |= {upn_key(address), smtp_key(address), ad_upn_key(address)}
     for k in list(keys):
         ck = cross_key(k)
@@ -211,7 +213,7 @@ class _Planner:
         self.changes = {(c.plan, c.index): c for c in evaluation.changes}
         self.order = {(c.plan, c.index): n for n, c in enumerate(evaluation.changes)}
         self.base_keys = {k: plan_keys([c], self.tenant, self.sync) for k, c in self.changes.items()}
-        self.objects: dict = {o.ref: o for o in evaluation.objects}
+        self.objects: dict[ObjectRef, DirectoryObject] = {o.ref: o for o in evaluation.objects}
         self.taken: set[str] = set()
         for o in evaluation.objects:
             self.taken |= _held_keys(o, self.sync)
@@ -273,7 +275,10 @@ class _Planner:
         others = [self.order.get((h.change.file, h.change.index), -1) for h in rf.finding.holders if h.change]
         return bool(others) and all(self.order[ck] < o for o in others)
 
-    def _join(self, n, rf, ck, kind, old, members, lead, change) -> None:
+    def _join(
+        self, n: int, rf: ReportedFinding, ck: tuple[str, int], kind: str, old: str,
+        members: list[tuple[str, str]], lead: str, change: Change,
+    ) -> None:  # fmt: skip
         for g in self.groups:
             if g.change == ck and g.kind == kind and fold(g.old) == fold(old):
                 g.findings.append(rf)
@@ -390,7 +395,9 @@ def suggest(
     return _attach(planner, report, verified, round_trips, len(asked), plans)
 
 
-def _verify(planner: _Planner, rules, policy, today) -> list[ReportedFinding]:
+def _verify(planner: _Planner, rules: Mapping[str, Rule], policy: object, today: dt.date) -> list[ReportedFinding]:
+    """Every rule over the plan with the chosen values, against everything read: the proof that
+    a suggestion draws no error, with no further source look-up."""
     changes = planner.fixed_changes()
     ctx = build_context(changes, planner.objects.values(), planner.ctx.covered, planner.tenant, policy, today)
     findings = run_rules(ctx, rules.values())

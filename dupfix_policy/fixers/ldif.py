@@ -12,8 +12,12 @@ import base64
 import binascii
 import re
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..model import Location, Replacement
+
+if TYPE_CHECKING:
+    from . import TextFile
 
 _ATTR = re.compile(r"^(?P<attr>[A-Za-z0-9][A-Za-z0-9.\-]*(?:;[A-Za-z0-9\-]+)*)(?P<gap>[ \t]*)(?P<sep>::|:)(?P<value>.*)$", re.S)
 
@@ -27,7 +31,7 @@ def needs_base64(value: str) -> bool:
     )
 
 
-def locate_ldif(file, where: Location, attribute: str, old: str, new: str) -> Replacement | None:
+def locate_ldif(file: TextFile, where: Location, attribute: str, old: str, new: str) -> Replacement | None:
     """The logical line holding `old` at `where`, rewritten for `new` (None: not found there)."""
     starts = file.line_starts()
     if not where.line or where.line > len(starts):
