@@ -120,6 +120,22 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--create-baseline", metavar="FILE", help="write today's findings to FILE, accepting them from now on"
     )
+    check.add_argument(
+        "--suggest", action="store_true",
+        help="propose a free value for each fixable error (naming: in .dupfix.yaml), a resolution for the rest",
+    )  # fmt: skip
+
+    fix = sub.add_parser("fix", help="write suggested free values into the plan files (--write, or --diff to preview)")
+    fix.add_argument("paths", nargs="*", metavar="PLAN_OR_DIR", help="plan files or directories")
+    _add_source_options(fix)
+    _add_cache_options(fix)
+    fix.add_argument("--policy", metavar="NAME_OR_FILE", help="policy pack name (default, strict, idfix) or file")
+    fix.add_argument("--plan-format", metavar="NAME", help="read every named file with this plan format")
+    fix.add_argument("--tf-root", metavar="DIR", help="Terraform root module: show the .tf line to change")
+    fix.add_argument("--hook", action="store_true", help="pre-commit mode: skip files no loader recognises")
+    mode = fix.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="rewrite the plan files in place")
+    mode.add_argument("--diff", action="store_true", help="print a unified diff; change nothing")
 
     snap = sub.add_parser("snapshot", help="export the state of one or more sources to a snapshot file")
     _add_source_options(snap)

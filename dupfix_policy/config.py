@@ -56,6 +56,7 @@ _FILE_KEYS = {
     "columnMappings": "column_mappings",
     "csv": "csv",
     "sync": "sync",
+    "naming": "naming",
 }
 _SPEC_START = re.compile(r"^[a-z][a-z0-9+.-]*(?::|$)")
 
@@ -79,6 +80,7 @@ class Settings:
     column_mappings: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     csv: Mapping[str, str] = field(default_factory=dict)  # CSV plans: separator, valueSeparator, encoding
     sync: Mapping[str, Any] = field(default_factory=dict)  # Entra Connect set-up (projection.SyncRules)
+    naming: Mapping[str, Any] = field(default_factory=dict)  # --suggest / fix conventions (naming.py)
     config_path: str | None = None
     base_dir: str = "."
     origins: Mapping[str, str] = field(default_factory=dict)

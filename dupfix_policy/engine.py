@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from . import __version__
@@ -539,6 +539,20 @@ def sort_findings(findings: Iterable[ReportedFinding]) -> list[ReportedFinding]:
     return sorted(findings, key=key)
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """A check's report with what it was made from: the state read and the facts the rules saw.
+
+    `suggestions.py` needs these to propose free values without asking the sources again for what
+    the check already read; `check()` returns only the report.
+    """
+
+    report: Report
+    context: CheckContext
+    objects: tuple[DirectoryObject, ...]
+    changes: tuple[Change, ...]
+
+
 def check(
     plans: Sequence[Plan],
     sources: Sequence[StateSource],
@@ -547,6 +561,23 @@ def check(
     today: dt.date | None = None,
 ) -> Report:
     """Judge every plan together: they are applied as one change set, so they must agree."""
+    return evaluate(plans, sources, rules, policy, today).report
+
+
+def plan_keys(changes: Sequence[Change], tenant: Tenant | None, sync: SyncRules = DEFAULT_SYNC) -> set[str]:
+    """Every key the changes would claim or release (with UPN <-> smtp: cross keys): what a source
+    is asked for. Public for `suggestions.py`, which asks the same question of candidate values."""
+    return _plan_keys(changes, tenant, sync)
+
+
+def evaluate(
+    plans: Sequence[Plan],
+    sources: Sequence[StateSource],
+    rules: dict[str, Rule],
+    policy: object,
+    today: dt.date | None = None,
+) -> Evaluation:
+    """`check()`, keeping the state and the facts (see `Evaluation`)."""
     changes = tuple(c if c.plan else replace(c, plan=plan.path) for plan in plans for c in plan.changes)
     objects, tenant = gather_state(sources, changes, sync_rules(policy))
     covered = frozenset(d for s in sources for d in s.directories)
@@ -560,7 +591,7 @@ def check(
     for source in sources:  # what a source could not check, e.g. targetAddress
         if isinstance(source, ReportsNotes):
             notes.extend(source.report_notes(covered))
-    return Report(
+    report = Report(
         tool_version=__version__,
         sources=tuple(s.info for s in sources),
         policy=policy.name,
@@ -569,16 +600,20 @@ def check(
         notes=tuple(notes),
         change_refs=tuple(ChangeRef.of(c) for c in changes),
     )
+    return Evaluation(report, ctx, tuple(objects), changes)
 
 
 __all__ = [
     "AddedClaim",
     "CheckContext",
     "DerivedAddress",
+    "Evaluation",
     "Rival",
     "TouchedConflict",
     "UnresolvedTarget",
     "build_context",
     "check",
+    "evaluate",
     "gather_state",
+    "plan_keys",
 ]

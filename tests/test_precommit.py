@@ -41,9 +41,15 @@ changes:
 
 
 def test_hook_runs_dupfix_check_in_hook_mode_once_per_commit():
-    (hook,) = HOOKS
+    hook = next(h for h in HOOKS if h["id"] == "dupfix-check")
     assert (hook["id"], hook["entry"], hook["language"]) == ("dupfix-check", "dupfix check --hook", "python")
     assert hook["require_serial"] is True
+
+
+def test_the_fixing_hook_writes_free_values_on_the_same_files_once_per_commit():
+    check, fix = (next(h for h in HOOKS if h["id"] == name) for name in ("dupfix-check", "dupfix-fix"))
+    assert (fix["entry"], fix["language"], fix["require_serial"]) == ("dupfix fix --hook --write", "python", True)
+    assert fix["files"] == check["files"]
 
 
 @pytest.mark.parametrize(
@@ -124,3 +130,25 @@ def test_pre_commit_try_repo_rejects_a_staged_duplicate_checking_all_plan_files_
     assert "2 changes checked" in out, out  # both staged plans, in one serial run
     assert "skipped tenant.json" in out, out  # matched by the pattern, recognised by no plan format
     assert "README.md" not in out, out  # not matched by the pattern at all
+
+
+@pytest.mark.packaging
+def test_pre_commit_try_repo_fixing_hook_rewrites_the_staged_duplicate_and_fails_so_it_is_restaged(
+    built_distributions, tmp_path
+):
+    hooks = hook_repository(tmp_path / "hook", built_distributions.wheel)
+    plans = identity_repository(tmp_path / "plans")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "DUPFIX_", "VIRTUAL_ENV", "PRE_COMMIT"))}
+    env.update(PRE_COMMIT_HOME=str(tmp_path / "pre-commit-home"), PRE_COMMIT_COLOR="never", NO_COLOR="1", PIP_COMPILE="0")
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(hooks), "dupfix-fix", "--all-files"],
+        cwd=plans, env=env, capture_output=True, text=True, timeout=TIME_LIMIT_S,
+    )
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    assert "files were modified by this hook" in out, out
+    # alice@contoso.com is Alice Smith's: the staged plan now creates alice2@, the clean plan is untouched.
+    assert (plans / "identity" / "new-hires.yaml").read_text(encoding="utf-8") == DUPLICATE.replace(
+        "alice@contoso.com", "alice2@contoso.com"
+    )
+    assert (plans / "identity" / "transfers.yaml").read_text(encoding="utf-8") == CLEAN

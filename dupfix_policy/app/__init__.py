@@ -10,6 +10,7 @@ from .plans import collect_plans, detect
 from .policies import apply_baselines, check_policy_rules, load_baseline, load_checked_policy
 from .settings import Settings, resolve, today
 from .sources import open_sources, opened, scheme_of
+from .suggest import suggest_for
 from .verdict import FAIL_RANK, exit_code, strict_inputs_failure
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "resolve",
     "scheme_of",
     "strict_inputs_failure",
+    "suggest_for",
     "today",
     "write_reports",
 ]

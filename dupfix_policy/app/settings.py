@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UserInputError
+from ..model import Location
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class Settings:
     refresh: bool = False  # --refresh: sync cache:PATH sources first
     strict_inputs: bool = False  # --strict-inputs: what would be a note about an input's completeness fails
     sync: dict[str, Any] | None = None  # `.dupfix.yaml` sync: the tenant's Entra Connect set-up
+    naming: dict[str, Any] | None = None  # `.dupfix.yaml` naming: conventions for --suggest / fix
+    naming_location: Location | None = None
 
 
 def resolve(args: argparse.Namespace) -> Settings:
@@ -64,6 +67,8 @@ def resolve(args: argparse.Namespace) -> Settings:
         refresh=bool(getattr(args, "refresh", False)),
         strict_inputs=bool(getattr(args, "strict_inputs", False)),
         sync=dict(getattr(s, "sync", None) or {}),
+        naming=dict(getattr(s, "naming", None) or {}),
+        naming_location=s.location_of("naming"),
     )
 
 

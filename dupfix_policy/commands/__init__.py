@@ -12,7 +12,7 @@ from importlib import import_module
 
 from ..plugins import load_registry
 
-COMMANDS = ("check", "snapshot", "whois", "rules", "schema", "doctor", "audit", "sync")
+COMMANDS = ("check", "snapshot", "whois", "rules", "schema", "doctor", "audit", "sync", "fix")
 
 
 def dispatch(args: argparse.Namespace) -> int:

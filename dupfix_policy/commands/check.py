@@ -16,6 +16,7 @@ from ..app import (
     outputs,
     resolve,
     strict_inputs_failure,
+    suggest_for,
     today,
     write_reports,
 )
@@ -38,7 +39,10 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
             say(f"dupfix: note: {n}")
         return EXIT_OK
     with opened(settings.sources, registry, settings) as sources:
-        report = check(plans, sources, registry.rules, policy, today=today())
+        if getattr(args, "suggest", False):  # suggestions.py, over the same check
+            report = suggest_for(plans, sources, registry, policy, settings, today()).report
+        else:
+            report = check(plans, sources, registry.rules, policy, today=today())
     if notes:
         report = dataclasses.replace(report, notes=tuple(notes) + report.notes)
     report = apply_baselines(report, baseline, getattr(args, "create_baseline", None))

@@ -47,6 +47,8 @@ def annotation(r: ReportedFinding, root: str) -> str:
     props.append(("title", f"{f.code} {r.rule.id}" + (" (predicted)" if f.predicted else "")))
     head = ",".join(f"{k}={escape_property(v)}" for k, v in props)
     body = f"{f.message}\nfix: {f.fix}"
+    if r.suggestion is not None:  # check --suggest
+        body += f"\n{'suggest' if r.suggestion.kind == 'value' else 'resolve'}: {r.suggestion.text}"
     return f"::{COMMANDS.get(r.severity, 'warning')} {head}::{escape_data(body)}"
 
 

@@ -7,7 +7,7 @@ from typing import IO, Any
 
 from ..hookspecs import hookimpl
 from ..interfaces import Reporter
-from ..model import HolderView, Location, Report, ReportedFinding
+from ..model import HolderView, Location, Report, ReportedFinding, Suggestion
 
 
 def _location(loc: Location | None) -> dict[str, Any] | None:
@@ -63,7 +63,24 @@ def finding_dict(r: ReportedFinding) -> dict[str, Any]:
         "message": f.message,
         "fix": f.fix,
         "fingerprint": r.fingerprint,
+        **({"suggestion": suggestion_dict(r.suggestion)} if r.suggestion is not None else {}),
     }
+
+
+def suggestion_dict(s: Suggestion) -> dict[str, Any]:
+    """`--suggest` (suggestions.py): present only when asked for, so reports without it are unchanged."""
+    out: dict[str, Any] = {"kind": s.kind, "text": s.text}
+    if s.kind == "value":
+        out["value"] = s.value
+        out["replacements"] = [
+            {
+                "file": r.file, "attribute": r.attribute, "old": r.old, "new": r.new,
+                "line": r.line, "column": r.column, "endLine": r.end_line, "endColumn": r.end_column,
+                "inserted": r.inserted, "editable": r.editable,
+            }
+            for r in s.replacements
+        ]  # fmt: skip
+    return out
 
 
 def report_dict(report: Report) -> dict[str, Any]:

@@ -79,6 +79,11 @@ def _result(r: ReportedFinding, index: dict[str, int], root: str, occurrence: in
     loc = f.location or (f.change.location if f.change else None)
     if loc is not None:
         result["locations"] = [_location(loc.path, loc.line, loc.column, root)]
+    if r.suggestion is not None:
+        result["message"]["text"] += f" Suggested: {r.suggestion.text}."
+        fixes = _fixes(r, root)
+        if fixes:
+            result["fixes"] = fixes
     related: list[dict[str, Any]] = []
     for h in f.holders:
         if h.change is not None:
@@ -89,6 +94,34 @@ def _result(r: ReportedFinding, index: dict[str, int], root: str, occurrence: in
     if related:
         result["relatedLocations"] = related
     return result
+
+
+def _fixes(r: ReportedFinding, root: str) -> list[dict[str, Any]]:
+    """SARIF `fixes` for a suggested value, where the file to change is the plan itself (a
+    Terraform change's .tf line is not the file dupfix read, so it gets none)."""
+    s = r.suggestion
+    if s is None or s.kind != "value":
+        return []
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for rep in s.replacements:
+        if not (rep.editable and rep.end_line and rep.inserted is not None):
+            continue
+        by_file.setdefault(rep.file, []).append(
+            {
+                "deletedRegion": {
+                    "startLine": rep.line, "startColumn": rep.column,
+                    "endLine": rep.end_line, "endColumn": rep.end_column,
+                },
+                "insertedContent": {"text": rep.inserted},
+            }
+        )  # fmt: skip
+    if not by_file:
+        return []
+    changes = [
+        {"artifactLocation": {"uri": repo_relative(path, root), "uriBaseId": "%SRCROOT%"}, "replacements": reps}
+        for path, reps in sorted(by_file.items())
+    ]
+    return [{"description": {"text": s.text}, "artifactChanges": changes}]
 
 
 def _results(shown: list[ReportedFinding], index: dict[str, int], root: str) -> list[dict[str, Any]]:

@@ -99,6 +99,9 @@ def _write_finding(stream: IO[str], r: ReportedFinding, c) -> None:
     for h in f.holders:
         stream.write(f"          held by: {clean(_holder_line(h))}\n")
     stream.write(c("dim", f"          fix: {clean(f.fix)}") + "\n")
+    if r.suggestion is not None:  # check --suggest
+        label = "suggest" if r.suggestion.kind == "value" else "resolve"
+        stream.write(f"          {label}: {clean(r.suggestion.text)}\n")
 
 
 def _write_summary(stream: IO[str], report: Report, c) -> None:
