@@ -25,8 +25,8 @@ from dupfix_policy.addresses import (
 )
 from dupfix_policy.errors import UserInputError
 from dupfix_policy.model import Target
-from dupfix_policy.sources.ldap_entries import decode_entry, decode_sid, first_rdn_value, skip_reason
-from dupfix_policy.sources.ldap_filters import (
+from dupfix_policy.sources.ldap.entries import decode_entry, decode_sid, first_rdn_value, skip_reason
+from dupfix_policy.sources.ldap.filters import (
     MAX_CLAUSES,
     Assertion,
     assertions_for_key,
@@ -35,7 +35,7 @@ from dupfix_policy.sources.ldap_filters import (
     escape,
     object_filter,
 )
-from dupfix_policy.sources.ldap_settings import settings_from
+from dupfix_policy.sources.ldap.settings import settings_from
 
 BIND = {"DUPFIX_LDAP_USER": "svc-dupfix@contoso.com", "DUPFIX_LDAP_PASSWORD": "s3cret-Pa55"}
 

@@ -14,7 +14,7 @@ from ldap_fixtures import Ou, Samba, closed_port
 from dupfix_policy.addresses import alias_key, anchor_key, guid_to_immutable_id, sid_key, smtp_key, upn_key
 from dupfix_policy.errors import StateUnavailableError
 from dupfix_policy.model import Target
-from dupfix_policy.sources.ldap import LdapSource, create
+from dupfix_policy.sources.ldap.source import LdapSource, create
 
 pytest_plugins = ["ldap_fixtures"]  # the Samba fixtures (samba, ad, ad_exchange, ldap_env, ...)
 

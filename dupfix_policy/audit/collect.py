@@ -39,7 +39,7 @@ from typing import IO, Any
 from ..addresses import ANCHOR, SID, UPN, claims_of, link_keys_of
 from ..interfaces import StateSource
 from ..model import DirectoryObject, Quarantined
-from ..sources.ldap_entries import object_skip_reason
+from ..sources.ldap.entries import object_skip_reason
 
 SMTP_PREFIX = "proxy:smtp:"
 _UPN_PREFIX = UPN + ":"

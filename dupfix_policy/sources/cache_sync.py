@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from .. import errors
 from ..addresses import all_lookup_keys
 from ..errors import UserInputError
 from ..interfaces import StateSource
@@ -53,8 +54,7 @@ BATCH = 5_000
 TMP_MARK = ".tmp-"
 
 
-class DeltaExpired(Exception):
-    """The service no longer accepts the stored delta state: a full resync is needed."""
+DeltaExpired = errors.DeltaExpired  # the service no longer accepts the stored delta state (errors.py)
 
 
 @dataclass

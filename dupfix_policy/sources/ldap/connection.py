@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import ldap3
 from ldap3.core import exceptions as lx
 
-from ..errors import StateUnavailableError, UserInputError
-from .ldap_settings import CA_FILE_VAR, PASSWORD_VAR, STARTTLS_VAR, TIMEOUT_VAR, USER_VAR, LdapSettings
+from ...errors import StateUnavailableError, UserInputError
+from .settings import CA_FILE_VAR, PASSWORD_VAR, STARTTLS_VAR, TIMEOUT_VAR, USER_VAR, LdapSettings
 
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
 ROOT_DSE_ATTRIBUTES = (
@@ -170,7 +170,7 @@ class LdapConnection:
 
     def schema_attributes(self, schema_dn: str, names: Sequence[str]) -> dict[str, SchemaAttribute]:
         """Which of `names` the schema defines (by lower-cased name), read in one search."""
-        from .ldap_filters import escape
+        from .filters import escape
 
         flt = "(&(objectClass=attributeSchema)(|" + "".join(f"(lDAPDisplayName={escape(n)})" for n in names) + "))"
         out: dict[str, SchemaAttribute] = {}

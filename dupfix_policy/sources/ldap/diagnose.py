@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..errors import DupfixError
-from ..interfaces import DoctorLine
-from .ldap_entries import EXCHANGE_ATTRIBUTES, EXCHANGE_MARKERS
-from .ldap_settings import CA_FILE_VAR, DC_PORT_FOR_GC, STARTTLS_VAR
+from ...errors import DupfixError
+from ...interfaces import DoctorLine
+from .entries import EXCHANGE_ATTRIBUTES, EXCHANGE_MARKERS
+from .settings import CA_FILE_VAR, DC_PORT_FOR_GC, STARTTLS_VAR
 
 if TYPE_CHECKING:
-    from .ldap import LdapSource
+    from .source import LdapSource
 
 GC_PORT_FOR_SCHEME = {"ldap": 3268, "ldaps": 3269}
 REQUIRED = ("userPrincipalName", "proxyAddresses", "mail", "sAMAccountName", "objectGUID", "objectSid")
@@ -25,7 +25,7 @@ def diagnose(source: LdapSource) -> list[DoctorLine]:
     s = source.settings
     lines = [_transport(source)]
     try:
-        primary = source._open()
+        primary = source.primary()
     except DupfixError as exc:
         lines.append(DoctorLine("bind", "fail", str(exc)))
         return lines
@@ -52,7 +52,7 @@ def _transport(source: LdapSource) -> DoctorLine:
 
 
 def _schema(source: LdapSource) -> list[DoctorLine]:
-    primary = source._open()
+    primary = source.primary()
     missing = [a for a in REQUIRED if a.lower() not in primary.schema]
     lines = []
     if missing:
@@ -77,7 +77,7 @@ def _global_catalog(source: LdapSource) -> DoctorLine:
     s = source.settings
     if s.global_catalog:
         return DoctorLine("global catalog", "ok", f"{s.address} is a Global Catalog port: the whole forest is read")
-    from .ldap_connection import LdapConnection
+    from .connection import LdapConnection
 
     gc = replace(s, spec="", port=GC_PORT_FOR_SCHEME[s.scheme], base=None, dc_url=None)
     conn = LdapConnection(gc)
@@ -87,7 +87,7 @@ def _global_catalog(source: LdapSource) -> DoctorLine:
     except DupfixError as exc:
         return DoctorLine(
             "global catalog", "warn",
-            f"not reachable at {gc.address} ({exc}); only {source._open().base} is checked",
+            f"not reachable at {gc.address} ({exc}); only {source.primary().base} is checked",
         )  # fmt: skip
     finally:
         conn.close()
@@ -96,13 +96,13 @@ def _global_catalog(source: LdapSource) -> DoctorLine:
     return DoctorLine(
         "global catalog", "info",
         f"reachable at {gc.address}; use --source {gc.address}/ to check the whole forest, not only "
-        f"{source._open().base}",
+        f"{source.primary().base}",
     )  # fmt: skip
 
 
 def _companion(source: LdapSource) -> DoctorLine:
     s = source.settings
-    primary = source._open()
+    primary = source.primary()
     lacking = sorted(a.name for k, a in primary.schema.items() if k not in primary.readable)
     if not s.dc_url:
         return DoctorLine(
@@ -110,7 +110,7 @@ def _companion(source: LdapSource) -> DoctorLine:
             f"DUPFIX_LDAP_DC_URL=none: {', '.join(lacking) or 'nothing'} not read (not in the Global Catalog)",
         )  # fmt: skip
     try:
-        companion = source._companion_if_needed()
+        companion = source.companion_if_needed()
     except DupfixError as exc:
         return DoctorLine("domain controller", "fail", str(exc))
     if companion is None:

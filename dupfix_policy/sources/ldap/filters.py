@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 from ldap3.utils.conv import escape_filter_chars
 
-from .. import addresses
-from ..addresses import target_key
-from ..model import Target
+from ... import addresses
+from ...addresses import target_key
+from ...model import Target
 
 # Users, contacts (both objectCategory=person) and groups: what Entra Connect syncs and IdFix reads.
 OBJECT_FILTER = "(|(objectCategory=person)(objectCategory=group))"

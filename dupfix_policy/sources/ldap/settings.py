@@ -22,7 +22,7 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from ..errors import UserInputError
+from ...errors import UserInputError
 
 USER_VAR = "DUPFIX_LDAP_USER"
 PASSWORD_VAR = "DUPFIX_LDAP_PASSWORD"

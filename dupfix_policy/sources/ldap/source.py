@@ -42,16 +42,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..addresses import domain_of_dn, namespace, target_key, target_keys_of
-from ..errors import StateUnavailableError, UserInputError
-from ..hookspecs import hookimpl
-from ..interfaces import DoctorLine, SourceFactory
-from ..model import DirectoryObject, SourceInfo, Target, Tenant
+from ...addresses import domain_of_dn, namespace, target_key, target_keys_of
+from ...errors import StateUnavailableError, UserInputError
+from ...interfaces import DoctorLine
+from ...model import DirectoryObject, SourceInfo, Target, Tenant
 
 if TYPE_CHECKING:
-    from .ldap_connection import LdapConnection, RootDse, SchemaAttribute
-    from .ldap_filters import Assertion
-    from .ldap_settings import LdapSettings
+    from .connection import LdapConnection, RootDse, SchemaAttribute
+    from .filters import Assertion
+    from .settings import LdapSettings
 
 SCHEME = "ldap"
 _IDENTIFYING = frozenset({"id", "dn", "anchor", "sid"})
@@ -80,7 +79,7 @@ class Endpoint:
 
     @property
     def read_attributes(self) -> list[str]:
-        from .ldap_entries import READ_ATTRIBUTES
+        from .entries import READ_ATTRIBUTES
 
         return [self.readable[a.lower()] for a in READ_ATTRIBUTES if a.lower() in self.readable]
 
@@ -105,6 +104,7 @@ class LdapSource:
     """Active Directory over LDAP as a `StateSource` (directory `ad`)."""
 
     def __init__(self, settings: LdapSettings):
+        self.delta_messages: list[str] = []  # what the last DirSync read said (dirsync.delta)
         self.settings = settings
         self.spec = settings.spec
         self._primary: Endpoint | None = None
@@ -153,9 +153,9 @@ class LdapSource:
         return total + (self._companion.conn.searches if self._companion else 0)
 
     def lookup(self, keys: Iterable[str], targets: Sequence[Target]) -> list[DirectoryObject]:
-        from .ldap_filters import assertions_for_key, assertions_for_target
+        from .filters import assertions_for_key, assertions_for_target
 
-        primary = self._open()
+        primary = self.primary()
         wanted: list[Assertion] = []
         again: set[str] = set()
         for key in keys:
@@ -172,7 +172,7 @@ class LdapSource:
             return [self._returned[i] for i in sorted(again)]
         routed: dict[str, list[Assertion]] = defaultdict(list)
         unchecked: Counter[str] = Counter()
-        companion = self._companion_if_needed()
+        companion = self.companion_if_needed()
         for a in wanted:
             name = a.attribute.lower()
             if name in primary.readable:
@@ -201,10 +201,10 @@ class LdapSource:
         return objects + [self._returned[i] for i in sorted(again - fresh)]
 
     def scan(self) -> Iterator[DirectoryObject]:
-        from .ldap_filters import OBJECT_FILTER
+        from .filters import OBJECT_FILTER
 
-        primary = self._open()
-        companion = self._companion_if_needed()
+        primary = self.primary()
+        companion = self.companion_if_needed()
         extra: dict[str, dict[str, Sequence[bytes]]] = {}
         if companion is not None:
             wanted = ["objectGUID", *self._dc_only(primary, companion)]
@@ -253,12 +253,12 @@ class LdapSource:
     def delta(self, state: str | None) -> tuple[list[tuple[Any, ...]], str | None]:
         """For the state cache (cache_sync): what changed since `state` (a DirSync cookie), or
         everything; without the "Replicating Directory Changes" right, full scans (ldap_dirsync)."""
-        from .ldap_dirsync import delta
+        from .dirsync import delta
 
         return delta(self, state)
 
     def delta_notes(self) -> list[str]:
-        return list(getattr(self, "delta_messages", ()))
+        return list(self.delta_messages)
 
     def close(self) -> None:
         for endpoint in (self._primary, self._companion):
@@ -269,7 +269,7 @@ class LdapSource:
 
     # -- connecting ----------------------------------------------------------------------------
 
-    def _open(self) -> Endpoint:
+    def primary(self) -> Endpoint:
         if self._primary is None:
             self._primary = self._connect(self.settings, "primary")
             if self._as_of is None:
@@ -277,8 +277,8 @@ class LdapSource:
         return self._primary
 
     def _connect(self, settings: LdapSettings, role: str) -> Endpoint:
-        from .ldap_connection import PAGED_RESULTS, LdapConnection
-        from .ldap_entries import SCHEMA_ATTRIBUTES
+        from .connection import PAGED_RESULTS, LdapConnection
+        from .entries import SCHEMA_ATTRIBUTES
 
         conn = LdapConnection(settings)
         try:
@@ -312,9 +312,9 @@ class LdapSource:
         readable.setdefault("distinguishedname", "distinguishedName")
         return Endpoint(conn, base, root, schema, readable, role)
 
-    def _companion_if_needed(self) -> Endpoint | None:
+    def companion_if_needed(self) -> Endpoint | None:
         """The domain controller behind a Global Catalog, when the GC lacks something we read."""
-        primary = self._open()
+        primary = self.primary()
         if not self.settings.global_catalog:
             return None
         missing = sorted(a.name for k, a in primary.schema.items() if k not in primary.readable)
@@ -355,7 +355,7 @@ class LdapSource:
 
     def _search_into(self, found: dict[str, _Raw], endpoint: Endpoint, assertions: list[Assertion], *,
                      from_dc: bool) -> None:  # fmt: skip
-        from .ldap_filters import chunks, object_filter
+        from .filters import chunks, object_filter
 
         # Assertions on unindexed attributes (mS-DS-ConsistencyGuid) are searched apart: one such
         # branch makes the server scan every object for the whole OR.
@@ -380,7 +380,7 @@ class LdapSource:
 
     def _enrich(self, found: dict[str, _Raw], primary: Endpoint, companion: Endpoint) -> None:
         """Objects found through the GC get what only their domain controller holds."""
-        from .ldap_filters import Assertion, chunks, escape_octets, object_filter
+        from .filters import Assertion, chunks, escape_octets, object_filter
 
         wanted = self._dc_only(primary, companion)
         todo = [k for k, e in found.items() if not e.from_dc and companion.holds(e.dn)]
@@ -403,7 +403,7 @@ class LdapSource:
             found[k].from_dc = True
 
     def _decode(self, entries: Iterable[_Raw], primary: Endpoint, companion: Endpoint | None) -> list[DirectoryObject]:
-        from .ldap_entries import decode_entry
+        from .entries import decode_entry
 
         dc_read = primary.readable if companion is None else {**primary.readable, **companion.readable}
         out: list[DirectoryObject] = []
@@ -475,7 +475,7 @@ class LdapSource:
 
     def diagnose(self) -> list[DoctorLine]:
         """Bind, schema (Exchange attributes or not), Global Catalog reachability: one check each."""
-        from .ldap_diagnose import diagnose
+        from .diagnose import diagnose
 
         return diagnose(self)
 
@@ -484,38 +484,26 @@ _NAMES_SHOWN = 3
 
 
 def _cn(dn: str) -> str:
-    from .ldap_entries import first_rdn_value
+    from .entries import first_rdn_value
 
     return first_rdn_value(dn) or dn
 
 
 def _companion_attributes() -> frozenset[str]:
-    from .ldap_entries import READ_ATTRIBUTES
+    from .entries import READ_ATTRIBUTES
 
     return frozenset(a.lower() for a in READ_ATTRIBUTES)
 
 
 def create(spec: str, options: Mapping[str, Any]) -> LdapSource:
     """`ldap://host:port/BASE` or `ldaps://…` -> LdapSource (nothing is contacted yet)."""
-    from ..extras import require
-    from .ldap_settings import settings_from
+    from ...extras import require
+    from .settings import settings_from
 
     require("ldap", "ldap")
     env = options.get("env")
     settings = settings_from(spec, env if isinstance(env, Mapping) else None)
     return LdapSource(settings)
-
-
-@hookimpl
-def dupfix_sources() -> list[SourceFactory]:
-    return [
-        SourceFactory(
-            scheme=SCHEME,
-            create=create,
-            description="live on-prem Active Directory over LDAP (ldap://host:port/BASE or ldaps://; "
-            "bind from DUPFIX_LDAP_USER / DUPFIX_LDAP_PASSWORD)",
-        )
-    ]
 
 
 __all__ = ["LdapSource", "UserInputError", "create"]

@@ -15,11 +15,11 @@ import base64
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..model import DirectoryObject, Target
-from .ldap_entries import decode_guid
+from ...model import DirectoryObject, Target
+from .entries import decode_guid
 
 if TYPE_CHECKING:
-    from .ldap import LdapSource
+    from .source import LdapSource
 
 RIGHT = "Replicating Directory Changes"
 GUID_CHUNK = 200  # objects re-read per look-up
@@ -63,9 +63,9 @@ def delta(source: LdapSource, state: str | None) -> tuple[list[tuple[Any, ...]],
     """`delta(state)` of the cache protocol for an LDAP source (see cache_sync)."""
     from ldap3.core.exceptions import LDAPException
 
-    from .cache_sync import DeltaExpired
+    from ...errors import DeltaExpired
 
-    primary = source._open()
+    primary = source.primary()
     root = primary.root.default_naming_context or primary.base
     conn = primary.conn._require()
     source.delta_messages = []

@@ -15,8 +15,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..addresses import guid_to_immutable_id
-from ..model import DirectoryObject
+from ...addresses import guid_to_immutable_id
+from ...model import DirectoryObject
 
 # The attributes the source reads (LDAP spelling), when the schema has them. Claim attributes
 # first; then what links twins (objectGUID, objectSid, mS-DS-ConsistencyGuid), names people know,

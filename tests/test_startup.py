@@ -1,0 +1,41 @@
+"""Start-up: a check imports only what it uses (docs/plugins.md "Start-up"). A pre-commit hook
+pays the import time of everything the plugin manager loads on every commit, so the registration
+modules stay light and each heavy dependency loads only when its feature runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Never on the path of a plan-only check of a valid plan.
+NOT_FOR_A_PLAN_ONLY_CHECK = {
+    "jsonschema",  # only when a file fails schema_check's fast path, to word the error
+    "asyncio",  # only for the Graph source
+    "msgraph", "azure.identity", "httpx",  # the `graph` extra
+    "ldap3", "dupfix_policy.sources.ldap.source",  # the `ldap` extra
+    "dupfix_policy.audit.run", "dupfix_policy.audit.collect",  # `dupfix audit`
+    "dupfix_policy.suggestions", "dupfix_policy.fixers",  # `--suggest` and `dupfix fix`
+}  # fmt: skip
+
+
+def imported_by(*args: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "dupfix_policy", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {line.rpartition("|")[2].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_a_plan_only_check_imports_no_live_source_audit_or_jsonschema():
+    modules = imported_by("check", "examples/plans/clean", "--source", "none")
+    assert "dupfix_policy.engine" in modules  # the check did run
+    assert not (modules & NOT_FOR_A_PLAN_ONLY_CHECK), sorted(modules & NOT_FOR_A_PLAN_ONLY_CHECK)
+
+
+def test_help_imports_no_plugin():
+    modules = imported_by("--help")
+    assert not any(m.startswith(("dupfix_policy.sources", "dupfix_policy.plans", "dupfix_policy.engine")) for m in modules)
