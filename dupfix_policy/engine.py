@@ -574,7 +574,7 @@ def evaluate(
     plans: Sequence[Plan],
     sources: Sequence[StateSource],
     rules: dict[str, Rule],
-    policy: object,
+    policy: Policy,
     today: dt.date | None = None,
 ) -> Evaluation:
     """`check()`, keeping the state and the facts (see `Evaluation`)."""

@@ -127,7 +127,7 @@ def convention_from_config(raw: Mapping[str, object] | None, where: Location | N
     """`.dupfix.yaml` `naming:` (already schema-valid) -> Convention, patterns checked."""
     if not raw:
         return Convention()
-    patterns = dict(DEFAULT_PATTERNS)
+    patterns: dict[str, tuple[str, ...]] = dict(DEFAULT_PATTERNS)
     for name, attribute in CONFIG_NAMES.items():
         given = raw.get(name)
         if given:

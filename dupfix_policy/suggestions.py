@@ -58,6 +58,7 @@ from .fixers import TextFile, replacements_for
 from .interfaces import Rule, StateSource
 from .model import Change, DirectoryObject, ObjectRef, Plan, Replacement, Report, ReportedFinding, Suggestion
 from .naming import BATCHES, Convention, NameParts, candidates
+from .policy import Policy
 from .projection import SyncRules
 
 # Rules whose finding a new value settles (one holder too many for a value the plan writes).
@@ -361,7 +362,7 @@ def suggest(
     evaluation: Evaluation,
     sources: Sequence[StateSource],
     rules: Mapping[str, Rule],
-    policy: object,
+    policy: Policy,
     convention: Convention,
     plans: Sequence[Plan],
     today: dt.date | None = None,
@@ -395,7 +396,7 @@ def suggest(
     return _attach(planner, report, verified, round_trips, len(asked), plans)
 
 
-def _verify(planner: _Planner, rules: Mapping[str, Rule], policy: object, today: dt.date) -> list[ReportedFinding]:
+def _verify(planner: _Planner, rules: Mapping[str, Rule], policy: Policy, today: dt.date) -> list[ReportedFinding]:
     """Every rule over the plan with the chosen values, against everything read: the proof that
     a suggestion draws no error, with no further source look-up."""
     changes = planner.fixed_changes()
@@ -450,17 +451,17 @@ def _attach(
         if rf.suppressed is not None or rf.severity != "error":
             out.append(rf)
             continue
-        g = planner.by_finding.get(n)
-        if g is not None and g.chosen is not None:
-            reps = placed[id(g)]
-            value = next((r.new for r in reps if fold(r.old) == fold(rf.finding.value or "")), g.chosen)
-            out.append(dataclasses.replace(rf, suggestion=Suggestion("value", _text(g, reps), value, reps)))
+        grp = planner.by_finding.get(n)
+        if grp is not None and grp.chosen is not None:
+            reps = placed[id(grp)]
+            value = next((r.new for r in reps if fold(r.old) == fold(rf.finding.value or "")), grp.chosen)
+            out.append(dataclasses.replace(rf, suggestion=Suggestion("value", _text(grp, reps), value, reps)))
             fixed += 1
-        elif g is not None:
-            tried = len(g.pool)
+        elif grp is not None:
+            tried = len(grp.pool)
             out.append(dataclasses.replace(rf, suggestion=Suggestion(
                 "resolution",
-                f"no free value among the {tried} candidates the naming convention makes for {g.old}: "
+                f"no free value among the {tried} candidates the naming convention makes for {grp.old}: "
                 "add a pattern under `naming:` in .dupfix.yaml, or choose a value by hand",
             )))  # fmt: skip
         elif n in planner.kept:

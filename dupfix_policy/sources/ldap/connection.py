@@ -18,12 +18,15 @@ import math
 import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal, cast
 
 import ldap3
 from ldap3.core import exceptions as lx
 
 from ...errors import StateUnavailableError, UserInputError
 from .settings import CA_FILE_VAR, PASSWORD_VAR, STARTTLS_VAR, TIMEOUT_VAR, USER_VAR, LdapSettings
+
+Scope = Literal["BASE", "LEVEL", "SUBTREE"]
 
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
 ROOT_DSE_ATTRIBUTES = (
@@ -183,7 +186,7 @@ class LdapConnection:
                 continue
             name = bytes(name_values[0]).decode("utf-8", "replace")
             pas = low.get("ismemberofpartialattributeset")
-            in_gc = bool(pas) and bytes(pas[0]).upper() == b"TRUE"
+            in_gc = pas is not None and len(pas) > 0 and bytes(pas[0]).upper() == b"TRUE"
             flags = low.get("searchflags")
             try:
                 indexed = bool(int(bytes(flags[0])) & 1) if flags else False
@@ -212,7 +215,7 @@ class LdapConnection:
         self.searches += 1
         try:
             conn.search(
-                base, flt, search_scope=scope, attributes=list(attributes) or [ldap3.NO_ATTRIBUTES],
+                base, flt, search_scope=cast(Scope, scope), attributes=list(attributes) or [ldap3.NO_ATTRIBUTES],
                 paged_size=self.settings.page_size, paged_cookie=cookie, paged_criticality=True,
             )  # fmt: skip
         except lx.LDAPException as exc:
@@ -228,7 +231,7 @@ class LdapConnection:
         conn = self._require()
         self.searches += 1
         try:
-            conn.search(base, flt, search_scope=scope, attributes=list(attributes))
+            conn.search(base, flt, search_scope=cast(Scope, scope), attributes=list(attributes))
         except lx.LDAPException as exc:
             raise self._from_exception(exc, what) from None
         self._check(conn.result or {}, base, what)
