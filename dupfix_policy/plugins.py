@@ -53,9 +53,9 @@ DISABLE_AUTOLOAD = "DUPFIX_DISABLE_PLUGIN_AUTOLOAD"
 
 
 def _entry_points() -> list[metadata.EntryPoint]:
-    return sorted(
-        metadata.entry_points(group=GROUP), key=lambda ep: (ep.dist.name if ep.dist else "", ep.name)
-    )
+    # Sorted by what the entry point itself says: its distribution's name would make importlib
+    # parse every distribution's METADATA (the email package) on every start.
+    return sorted(metadata.entry_points(group=GROUP), key=lambda ep: (ep.name, ep.value))
 
 
 def _is_own(ep: metadata.EntryPoint) -> bool:
