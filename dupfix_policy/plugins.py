@@ -38,14 +38,9 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "duplicate_rules": "dupfix_policy.rules.duplicates",
     "reference_rules": "dupfix_policy.rules.references",
     "policy_rules": "dupfix_policy.rules.exemptions",
-    "text_reporter": "dupfix_policy.reporters.text_report",
-    "json_reporter": "dupfix_policy.reporters.json_report",
-    "sarif_reporter": "dupfix_policy.reporters.sarif_report",
-    "junit_reporter": "dupfix_policy.reporters.junit_report",
-    "github_reporter": "dupfix_policy.reporters.github_report",
     "format_rules": "dupfix_policy.rules.formats",
-    "csv_reporter": "dupfix_policy.audit.csv_report",
-    "html_reporter": "dupfix_policy.audit.html_report",
+    "reporters": "dupfix_policy.reporters",
+    "audit_reporters": "dupfix_policy.audit",
 }
 
 # Set to 1 to load only dupfix-policy's own plugins (tests use it so installed plugins never leak in).

@@ -17,6 +17,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from ..hookspecs import hookimpl
+from ..interfaces import Reporter
+from ..reporters import lazy_render
+
 # Resolved on first use: the audit's reporter plugins (csv_report, html_report) live in this
 # package, and registering them must not import the audit itself on every check.
 _LAZY = {"AuditResult": "run", "AuditSummary": "run", "audit_fingerprint": "run", "run_audit": "run"}
@@ -28,3 +32,14 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(import_module(f"{__name__}.{module}"), name)
+
+
+@hookimpl
+def dupfix_reporters() -> list[Reporter]:
+    """The audit's report formats, for any report; registered here without importing them."""
+    return [
+        Reporter("csv", lazy_render(f"{__name__}.csv_report"), "one CSV row per holder object, for spreadsheets",
+                 (".csv",)),
+        Reporter("html", lazy_render(f"{__name__}.html_report"),
+                 "a self-contained HTML page with charts (no scripts, no network)", (".html",)),
+    ]  # fmt: skip

@@ -17,8 +17,6 @@ from __future__ import annotations
 import csv
 from typing import IO
 
-from ..hookspecs import hookimpl
-from ..interfaces import Reporter
 from ..model import Report, ReportedFinding
 
 COLUMNS = (
@@ -76,11 +74,3 @@ def render(report: Report, stream: IO[str]) -> None:
     writer = csv.writer(stream, lineterminator="\r\n")  # RFC 4180, what spreadsheets expect
     writer.writerow(COLUMNS)
     writer.writerows(rows(report))
-
-
-REPORTER = Reporter("csv", render, "one CSV row per holder object, for spreadsheets", (".csv",))
-
-
-@hookimpl
-def dupfix_reporters() -> list[Reporter]:
-    return [REPORTER]

@@ -18,8 +18,6 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import IO
 
-from ..hookspecs import hookimpl
-from ..interfaces import Reporter
 from ..model import DIRECTORY_NAMES, Report, ReportedFinding
 from .csv_report import domain_of_key
 
@@ -171,13 +169,3 @@ def render_page(
 
 def render(report: Report, stream: IO[str]) -> None:
     render_page(report, stream)
-
-
-REPORTER = Reporter(
-    "html", render, "a self-contained HTML page with charts (no scripts, no network)", (".html",)
-)
-
-
-@hookimpl
-def dupfix_reporters() -> list[Reporter]:
-    return [REPORTER]

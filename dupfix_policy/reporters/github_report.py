@@ -17,8 +17,6 @@ import hashlib
 import io
 from typing import IO
 
-from ..hookspecs import hookimpl
-from ..interfaces import Reporter
 from ..model import Report, ReportedFinding
 from . import text_report
 from .repo_paths import repo_relative, repo_root
@@ -66,11 +64,3 @@ def render(report: Report, stream: IO[str]) -> None:
     stream.write(block if block.endswith("\n") else block + "\n")
     stream.write(f"::{token}::\n")
     stream.write("::endgroup::\n")
-
-
-REPORTER = Reporter("github", render, "GitHub Actions annotations, with the text report in a log group")
-
-
-@hookimpl
-def dupfix_reporters() -> list[Reporter]:
-    return [REPORTER]

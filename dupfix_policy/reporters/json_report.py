@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
-from ..hookspecs import hookimpl
-from ..interfaces import Reporter
 from ..model import HolderView, Location, Report, ReportedFinding, Suggestion
 
 
@@ -105,11 +103,3 @@ def report_dict(report: Report) -> dict[str, Any]:
 def render(report: Report, stream: IO[str]) -> None:
     json.dump(report_dict(report), stream, indent=2, ensure_ascii=False)
     stream.write("\n")
-
-
-REPORTER = Reporter("json", render, "the JSON report (schema: `dupfix schema report`)", (".json",))
-
-
-@hookimpl
-def dupfix_reporters() -> list[Reporter]:
-    return [REPORTER]

@@ -15,8 +15,6 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import IO
 
-from ..hookspecs import hookimpl
-from ..interfaces import Reporter
 from ..model import ChangeRef, Report, ReportedFinding
 from .repo_paths import repo_relative, repo_root
 
@@ -128,11 +126,3 @@ def render(report: Report, stream: IO[str]) -> None:
     stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
     stream.write(ET.tostring(root, encoding="unicode"))
     stream.write("\n")
-
-
-REPORTER = Reporter("junit", render, "JUnit XML for CI test views: one test case per change", (".xml",))
-
-
-@hookimpl
-def dupfix_reporters() -> list[Reporter]:
-    return [REPORTER]

@@ -18,8 +18,6 @@ import json
 from collections import Counter
 from typing import IO, Any
 
-from ..hookspecs import hookimpl
-from ..interfaces import Reporter
 from ..model import Report, ReportedFinding, RuleInfo
 from ..ruledoc import PROJECT_URL, as_markdown, as_text, capitalised, help_uri
 from .repo_paths import repo_relative, repo_root
@@ -175,11 +173,3 @@ def sarif_dict(report: Report) -> dict[str, Any]:
 def render(report: Report, stream: IO[str]) -> None:
     json.dump(sarif_dict(report), stream, indent=2, ensure_ascii=False)
     stream.write("\n")
-
-
-REPORTER = Reporter("sarif", render, "SARIF 2.1.0 for GitHub code scanning and other SARIF viewers", (".sarif",))
-
-
-@hookimpl
-def dupfix_reporters() -> list[Reporter]:
-    return [REPORTER]

@@ -12,8 +12,6 @@ from collections.abc import Iterable
 from itertools import groupby
 from typing import IO
 
-from ..hookspecs import hookimpl
-from ..interfaces import Reporter
 from ..model import DIRECTORY_NAMES, HolderView, Report, ReportedFinding
 from ..safetext import clean
 
@@ -125,13 +123,3 @@ def _describe_sources(report: Report) -> str:
     items: Iterable[str] = (f"{s.spec} (as of {s.as_of or 'unknown'})" for s in report.sources)
     text = ", ".join(items)
     return text or "no state"
-
-
-REPORTER = Reporter(
-    "text", render, "a report for people, grouped by change (colour on a terminal)", (".txt",)
-)
-
-
-@hookimpl
-def dupfix_reporters() -> list[Reporter]:
-    return [REPORTER]
