@@ -39,3 +39,13 @@ def test_a_plan_only_check_imports_no_live_source_audit_or_jsonschema():
 def test_help_imports_no_plugin():
     modules = imported_by("--help")
     assert not any(m.startswith(("dupfix_policy.sources", "dupfix_policy.plans", "dupfix_policy.engine")) for m in modules)
+
+
+def test_a_live_source_without_its_extra_fails_closed_saying_what_to_install(monkeypatch, capsys):
+    from dupfix_policy import cli, extras
+
+    monkeypatch.setattr(extras, "missing", lambda extra: list(extras.EXTRAS[extra]))
+    for spec, extra in (("graph", "graph"), ("ldap://dc1.contoso.com/DC=contoso,DC=com", "ldap")):
+        code = cli.main(["check", str(ROOT / "examples" / "plans" / "clean"), "--source", spec])
+        err = capsys.readouterr().err
+        assert code == 3 and f"dupfix-policy[{extra}]" in err and "additional_dependencies" in err
