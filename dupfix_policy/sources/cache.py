@@ -46,7 +46,16 @@ from ..addresses import all_lookup_keys, target_key
 from ..errors import StateUnavailableError, UserInputError
 from ..hookspecs import hookimpl
 from ..interfaces import SourceFactory
-from ..model import DIRECTORIES, DirectoryObject, Location, Quarantined, SourceInfo, Target, Tenant, canonical_attribute
+from ..model import (
+    DIRECTORIES,
+    DirectoryObject,
+    Location,
+    Quarantined,
+    SourceInfo,
+    Target,
+    Tenant,
+    canonical_attribute,
+)
 
 SCHEME = "cache"
 # 2: the keys of issue 11 (AD-side adupn:/addn:, targetAddress as proxy:, AD anchors, projected
