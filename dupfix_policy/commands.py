@@ -397,21 +397,30 @@ def _check_policy_rules(policy: object, registry: Registry) -> None:
 
 
 def cmd_snapshot(args: argparse.Namespace, registry: Registry) -> int:
-    from .sources.snapshot_writer import write_snapshot
+    from .sources.snapshot_writer import object_line, write_snapshot_rows
 
     settings = resolve(args)
     with opened(settings.sources, registry, settings) as sources:
-        objects = [o for s in sources for o in s.scan()]
+        rows = [row for s in sources for row in _snapshot_rows(s, object_line)]
         tenant = next((s.tenant for s in sources if s.tenant is not None), None)
         stamps = sorted(s.info.as_of for s in sources if s.info.as_of)
         directories = sorted({d for s in sources for d in s.directories})
-        write_snapshot(args.output, objects, tenant, stamps[0] if stamps else None, directories)
+        count = write_snapshot_rows(args.output, rows, tenant, stamps[0] if stamps else None, directories)
         for source in sources:  # what a source could not read (interfaces.ReportsNotes)
             report_notes = getattr(source, "report_notes", None)
             for note in report_notes(frozenset(directories)) if callable(report_notes) else ():
                 print(f"dupfix: note: {note}", file=sys.stderr)
-    print(f"dupfix: wrote {len(objects)} objects to {args.output}", file=sys.stderr)
+    print(f"dupfix: wrote {count} objects to {args.output}", file=sys.stderr)
     return EXIT_OK
+
+
+def _snapshot_rows(source: Any, object_line: Any) -> list[tuple[str, str, str, str]]:
+    """A source's objects as snapshot rows: rendered by the source while it reads, when it can
+    (`snapshot_rows`, the Graph source: issue 16), else here from `scan()`."""
+    rows = getattr(source, "snapshot_rows", None)
+    if callable(rows):
+        return list(rows())
+    return [(o.directory, o.kind, o.id, object_line(o)) for o in source.scan()]
 
 
 def whois_keys(value: str) -> list[str]:

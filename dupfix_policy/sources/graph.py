@@ -154,6 +154,32 @@ class GraphSource:
         self._scanned = True
         return iter(objects)
 
+    def snapshot_rows(self) -> list[tuple[str, str, str, str]]:
+        """The full scan as snapshot rows `(directory, kind, id, line)` for `dupfix snapshot`.
+
+        Each page is rendered while the next one is on the wire (the reader asks for it before
+        handing this one over), so writing the export adds little to the scan's time; the lines
+        are `snapshot_writer.object_line` of the objects `scan` returns, so the file is the same.
+        """
+        import gc
+
+        from .snapshot_writer import object_line
+
+        rows: list[tuple[str, str, str, str]] = []
+
+        def take(objects: list[DirectoryObject]) -> None:
+            rows.extend([(o.directory, o.kind, o.id, object_line(o)) for o in objects])
+
+        frozen = gc.isenabled()
+        gc.disable()  # 100k short-lived objects per scan and no cycles: the collector only costs time
+        try:
+            self._run(self._scan(take))
+        finally:
+            if frozen:
+                gc.enable()
+        self._scanned = True
+        return rows
+
     def delta(self, state: str | None) -> tuple[list[tuple[Any, ...]], str]:
         """For the state cache (cache_sync): what changed since `state` (None: everything), and the
         new state (the delta links). A link Graph forgot raises cache_sync.DeltaExpired."""
