@@ -293,7 +293,7 @@ def _fill(conn: Any, writer: _Writer, source_id: int, source: StateSource) -> tu
             if change[0] == "upsert":
                 writer.add(source_id, change[1])
                 count += 1
-            elif change[0] == "replace-state":
+            elif change[0] in ("replace-state", "merge-state"):
                 for obj in change[2]:
                     writer.add(source_id, obj)
                     count += 1
@@ -429,9 +429,11 @@ def _refresh_one(conn: Any, writer: _Writer, entry: CachedSource, source: StateS
                     _remove(conn, entry.id, obj.directory, obj.id)
                     writer.add(entry.id, obj)
                     result.objects += 1
-                elif change[0] == "replace-state":
+                elif change[0] in ("replace-state", "merge-state"):
                     writer.flush()
-                    changed, removed = _replace_state(conn, writer, entry.id, change[1], change[2])
+                    changed, removed = _replace_state(
+                        conn, writer, entry.id, change[1], change[2], remove_missing=change[0] == "replace-state"
+                    )
                     result.objects += changed
                     result.removed += removed
                 elif _remove(conn, entry.id, change[1], change[2]):
@@ -448,9 +450,10 @@ def _refresh_one(conn: Any, writer: _Writer, entry: CachedSource, source: StateS
     return SourceResult(source.spec, "full", count, reason=reason or "", extra=_notes(source)), state
 
 
-def _replace_state(conn: Any, writer: _Writer, source_id: int, state: str, objects: Iterable[DirectoryObject]
-                   ) -> tuple[int, int]:  # fmt: skip
-    """Make the source's cached objects in `state` exactly `objects`, rewriting only what differs."""
+def _replace_state(conn: Any, writer: _Writer, source_id: int, state: str, objects: Iterable[DirectoryObject],
+                   *, remove_missing: bool = True) -> tuple[int, int]:  # fmt: skip
+    """Make the source's cached objects in `state` exactly `objects`, rewriting only what differs
+    (`remove_missing=False`: add and rewrite `objects`, keep the others: a partial read)."""
     cached: dict[tuple[str, str], str] = {}
     for (record,) in conn.execute("SELECT record FROM objects WHERE source = ? AND state = ?", (source_id, state)):
         head = json.loads(record)
@@ -464,13 +467,15 @@ def _replace_state(conn: Any, writer: _Writer, source_id: int, state: str, objec
         writer.add(source_id, obj)
         changed += 1
     writer.flush()
+    if not remove_missing:
+        return changed, 0
     for directory, oid in cached:
         _remove(conn, source_id, directory, oid)
     return changed, len(cached)
 
 
 def _notes(source: StateSource) -> list[str]:
-    """What the source says a delta round cost (Graph: the recycle bin, read whole)."""
+    """What the source says a delta round cost (Graph: how the recycle bin was read)."""
     notes = getattr(source, "delta_notes", None)
     return list(notes()) if callable(notes) else []
 

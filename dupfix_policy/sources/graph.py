@@ -193,9 +193,13 @@ class GraphSource:
             answer = self._run(self._delta(links))
         except DeltaGone as exc:
             raise DeltaExpired(exc.message) from None
+        if answer.bin_whole is not None:
+            bin_cost = f"recycle bin read whole ({answer.bin_whole}): {answer.bin_objects} objects"
+        else:
+            since = f"since {answer.bin_since}" if answer.bin_since else "(all)"
+            bin_cost = f"recycle bin: deletions {since}, newest first: {answer.bin_objects} objects"
         self._delta_cost = (
-            f"recycle bin (soft-deleted objects have no delta) read whole: {answer.bin_objects} objects in "
-            f"{answer.bin_requests} request(s); delta: {answer.delta_requests} request(s)"
+            f"{bin_cost} in {answer.bin_requests} request(s); delta: {answer.delta_requests} request(s)"
         )
         return answer.changes, json.dumps(answer.links, sort_keys=True)
 
@@ -203,11 +207,14 @@ class GraphSource:
         return [self._delta_cost] if getattr(self, "_delta_cost", None) else []
 
     async def _delta(self, links: dict[str, str]) -> Any:
+        from .cache import utc_now
         from .graph_delta import read_delta
 
         http, reader = await self._session()
         try:  # the tenant's domains alone: the cache needs them, not the per-run look-ups of _prime
-            tenant, answer = await asyncio.gather(reader.tenant(), read_delta(http, links))
+            tenant, answer = await asyncio.gather(
+                reader.tenant(), read_delta(http, links, now=utc_now(), bin_full_age_s=bin_full_age())
+            )
         finally:
             http.progress.finish()
         self._set_tenant(tenant)
@@ -318,6 +325,31 @@ class GraphSource:
         finally:
             http.progress.finish()
         self._set_tenant(answer)
+
+
+BIN_AGE_ENV = "DUPFIX_RECYCLE_BIN_MAX_AGE"
+
+
+def bin_full_age() -> float:
+    """How old the last whole read of the recycle bin may get before a sync reads it whole again
+    (seconds; DUPFIX_RECYCLE_BIN_MAX_AGE as 90m, 24h, 7d; default 7 days). It bounds how long a
+    purge can go unseen by the cache (graph_delta)."""
+    from .graph_delta import BIN_FULL_AGE_S
+
+    value = os.environ.get(BIN_AGE_ENV, "").strip()
+    if not value:
+        return BIN_FULL_AGE_S
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (value[:-1], value[-1].lower()) if value[-1:].lower() in units else (value, "s")
+    try:
+        seconds = float(number) * units[unit]
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise UserInputError(
+            f"{BIN_AGE_ENV}={value!r} is not an age", field=BIN_AGE_ENV, hint="e.g. 7d, 24h, 90m, or 0 to read it whole every time"
+        )
+    return seconds
 
 
 def _concurrency_from_env(default: int) -> int:
