@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ..addresses import all_lookup_keys, target_key
-from ..errors import UserInputError
+from ..errors import StateUnavailableError, UserInputError
 from ..hookspecs import hookimpl
 from ..interfaces import DoctorLine, SourceFactory
 from ..model import DirectoryObject, SourceInfo, Target, Tenant
@@ -157,25 +157,36 @@ class GraphSource:
     def snapshot_rows(self) -> list[tuple[str, str, str, str]]:
         """The full scan as snapshot rows `(directory, kind, id, line)` for `dupfix snapshot`.
 
-        Each page is rendered while the next one is on the wire (the reader asks for it before
-        handing this one over), so writing the export adds little to the scan's time; the lines
-        are `snapshot_writer.object_line` of the objects `scan` returns, so the file is the same.
+        Why: the scan is a chain of pages per collection (each page names the next), so its
+        pace is set by how soon the next page is asked for. Pages are converted and rendered on
+        a worker thread while the event loop only receives pages and asks for the next ones; the
+        lines are `snapshot_writer.object_line(graph_queries.to_object(record))`, exactly what
+        `scan` followed by `write_snapshot` gives, so the file is the same.
         """
         import gc
+        from concurrent.futures import Future, ThreadPoolExecutor
 
+        from .graph_queries import Collection, MalformedAnswer, to_object
         from .snapshot_writer import object_line
 
-        rows: list[tuple[str, str, str, str]] = []
+        def render(collection: Collection, records: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
+            out = []
+            for record in records:
+                o = to_object(record, collection)
+                out.append((o.directory, o.kind, o.id, object_line(o)))
+            return out
 
-        def take(objects: list[DirectoryObject]) -> None:
-            rows.extend([(o.directory, o.kind, o.id, object_line(o)) for o in objects])
-
-        frozen = gc.isenabled()
+        pending: list[Future[list[tuple[str, str, str, str]]]] = []
+        enabled = gc.isenabled()
         gc.disable()  # 100k short-lived objects per scan and no cycles: the collector only costs time
         try:
-            self._run(self._scan(take))
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dupfix-render") as pool:
+                self._run(self._scan_pages(lambda c, records: pending.append(pool.submit(render, c, records))))
+            rows = [row for future in pending for row in future.result()]
+        except MalformedAnswer as exc:
+            raise StateUnavailableError(f"Microsoft Graph's answer was unreadable: {exc}") from None
         finally:
-            if frozen:
+            if enabled:
                 gc.enable()
         self._scanned = True
         return rows
@@ -317,6 +328,14 @@ class GraphSource:
         finally:
             http.progress.finish()
         self._remember(found)
+
+    async def _scan_pages(self, on_page: Any) -> None:
+        http, reader = await self._session()
+        try:
+            answer = await reader.scan_pages(on_page)
+        finally:
+            http.progress.finish()
+        self._set_tenant(answer)
 
     async def _scan(self, sink: Any) -> None:
         http, reader = await self._session()

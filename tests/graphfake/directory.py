@@ -393,8 +393,10 @@ def graph_record(obj: DirectoryObject) -> dict[str, Any]:
         record["userType"] = (
             "Guest" if "#ext#" in str(record.get("userPrincipalName", "")).lower() else "Member"
         )
-    if obj.state == "soft-deleted":
-        record["deletedDateTime"] = "2026-11-15T09:30:00Z"
+    if obj.state == "soft-deleted":  # spread over the 30 days Entra keeps deletions, the same for the same id
+        seconds = int(obj.id.replace("-", "")[:8] or "0", 16) % (29 * 86400) if obj.id[:1].isalnum() else 0
+        when = dt.datetime(2026, 11, 26, tzinfo=dt.timezone.utc) - dt.timedelta(seconds=seconds)
+        record["deletedDateTime"] = when.isoformat().replace("+00:00", "Z")
     return record
 
 
