@@ -4,8 +4,8 @@
     python benchmarks/bench_live_state.py [--before main] [--repeat 3] [--size 1000000] [--graph 100000]
     python benchmarks/bench_live_state.py --only graph      # or: --only fill
 
-"before" is `git archive BEFORE` unpacked in a temporary directory and run with PYTHONPATH set to
-it; both use this checkout's tests/graphfake (in its own process, 20 ms added per request) and the
+"before" is `git archive BEFORE` unpacked in a temporary directory; each revision runs from its
+own tree (`_run_from.py`); both use this checkout's tests/graphfake (in its own process, 20 ms added per request) and the
 benchmarks/data files (generated when missing). Measured, each as a whole process, best of
 `--repeat` (other processes on a shared machine only ever slow a run down):
 
@@ -42,6 +42,12 @@ from bench_graph import FakeGraph, env_for  # noqa: E402
 from bench_graph import ensure_data as graph_data  # noqa: E402
 
 DUPFIX = [sys.executable, "-m", "dupfix_policy"]
+LAUNCHER = os.path.join(HERE, "_run_from.py")
+
+
+def dupfix(code: str) -> list[str]:
+    """`dupfix` run from the source tree `code` (an editable install would win over PYTHONPATH)."""
+    return [sys.executable, LAUNCHER, code]
 
 
 def export_revision(rev: str, into: str) -> str:
@@ -51,10 +57,6 @@ def export_revision(rev: str, into: str) -> str:
     archive = subprocess.run(["git", "-C", ROOT, "archive", rev], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", target], input=archive, check=True)
     return target
-
-
-def env_with(code: str, base: dict[str, str] | None = None) -> dict[str, str]:
-    return {**(base or os.environ), "PYTHONPATH": code}
 
 
 def best_of(repeat: int, variants: dict[str, str], measure: Callable[[str, str], dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -78,8 +80,8 @@ def graph_snapshot(tenant: str, latency: float, out_dir: str) -> Callable[[str, 
     def measure(label: str, code: str) -> dict[str, Any]:
         path = os.path.join(out_dir, f"snapshot-{label}.jsonl")
         started = time.perf_counter()
-        done = subprocess.run([*DUPFIX, "snapshot", "--source", "graph", "--quiet", "--output", path],
-                              env=env_with(code, env_for(fake)), capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run([*dupfix(code), "snapshot", "--source", "graph", "--quiet", "--output", path],
+                              env=env_for(fake), capture_output=True, text=True)  # fmt: skip
         wall = time.perf_counter() - started
         if done.returncode != 0:
             raise SystemExit(f"{label}: snapshot failed: {done.stderr[-2000:]}")
@@ -95,7 +97,7 @@ def graph_sync(tenant: str, latency: float, out_dir: str) -> Callable[[str, str]
         cache = os.path.join(out_dir, f"graph-{label}.db")
         if os.path.exists(cache):
             os.unlink(cache)
-        sync = [*DUPFIX, "sync", "--source", "graph", "--quiet", "--cache", cache]
+        sync = [*dupfix(code), "sync", "--source", "graph", "--quiet", "--cache", cache]
         out: dict[str, Any] = {}
         try:
             for step in ("full", "delta"):
@@ -104,7 +106,7 @@ def graph_sync(tenant: str, latency: float, out_dir: str) -> Callable[[str, str]
                         out["changed"] = json.loads(r.read())["changed"]
                 before = fake.stats()
                 started = time.perf_counter()
-                done = subprocess.run(sync, env=env_with(code, env_for(fake)), capture_output=True, text=True)
+                done = subprocess.run(sync, env=env_for(fake), capture_output=True, text=True)
                 wall = time.perf_counter() - started
                 if done.returncode != 0:
                     raise SystemExit(f"{label}: sync failed: {done.stderr[-2000:]}")
@@ -131,14 +133,10 @@ def cache_fill(tenant: str, plan: str, out_dir: str) -> Callable[[str, str], dic
         for suffix in ("", "-journal"):
             if os.path.exists(cache + suffix):
                 os.unlink(cache + suffix)
-        os.environ["PYTHONPATH"] = code  # bench_cache.run uses this process's environment
-        try:
-            wall, rss, _ = run([*DUPFIX, "sync", "--full", "--source", f"snapshot:{tenant}", "--cache", cache])
-            out = {"wall_s": wall, "rss_mb": rss, "file_mb": os.path.getsize(cache) / 2**20}
-            for name, p in (("check_10_s", plan10), ("check_1000_s", plan)):
-                out[name] = min(run([*DUPFIX, *check, p, "--source", f"cache:{cache}"])[0] for _ in range(3))
-        finally:
-            os.environ.pop("PYTHONPATH", None)
+        wall, rss, _ = run([*dupfix(code), "sync", "--full", "--source", f"snapshot:{tenant}", "--cache", cache])
+        out = {"wall_s": wall, "rss_mb": rss, "file_mb": os.path.getsize(cache) / 2**20}
+        for name, p in (("check_10_s", plan10), ("check_1000_s", plan)):
+            out[name] = min(run([*dupfix(code), *check, p, "--source", f"cache:{cache}"])[0] for _ in range(3))
         return out
 
     return measure
@@ -152,12 +150,13 @@ def main() -> int:
     parser.add_argument("--graph", type=int, default=100_000, help="objects in the fake Graph tenant")
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--only", choices=("graph", "fill"))
+    parser.add_argument("--after", default=ROOT, help="source tree measured as 'after' (default: this checkout)")
     args = parser.parse_args()
     if args.before is None:
         args.before = subprocess.run(["git", "-C", ROOT, "merge-base", "HEAD", "main"], check=True,
                                      capture_output=True, text=True).stdout.strip()[:12]  # fmt: skip
     work = tempfile.mkdtemp(prefix="dupfix-bench16-")
-    variants = {"before": export_revision(args.before, work), "after": ROOT}
+    variants = {"before": export_revision(args.before, work), "after": args.after}
     for code in variants.values():  # as installed: compiled once (PYTHONDONTWRITEBYTECODE would recompile every run)
         subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.join(code, "dupfix_policy")], check=True)
     report: dict[str, Any] = {"before": args.before, "repeat": args.repeat,
