@@ -422,15 +422,21 @@ def _refresh_one(conn: Any, writer: _Writer, entry: CachedSource, source: StateS
         try:
             changes, state = delta(entry.delta_state)
             result = SourceResult(source.spec, "delta")
+            pending: set[tuple[str, str]] = set()  # added, not yet written: written in one batch
             for change in changes:
                 if change[0] == "upsert":
                     obj = change[1]
-                    writer.flush()  # an object changed twice in one round: the later one wins
+                    if (obj.directory, obj.id) in pending:  # changed twice in one round: the later one wins
+                        writer.flush()
+                        pending.clear()
                     _remove(conn, entry.id, obj.directory, obj.id)
                     writer.add(entry.id, obj)
+                    pending.add((obj.directory, obj.id))
                     result.objects += 1
-                elif change[0] in ("replace-state", "merge-state"):
-                    writer.flush()
+                    continue
+                writer.flush()  # what follows reads the objects table
+                pending.clear()
+                if change[0] in ("replace-state", "merge-state"):
                     changed, removed = _replace_state(
                         conn, writer, entry.id, change[1], change[2], remove_missing=change[0] == "replace-state"
                     )
