@@ -25,6 +25,7 @@ _API: dict[str, str] = {
     "ReportsNotes": "dupfix_policy.interfaces",
     "Diagnosable": "dupfix_policy.interfaces",
     "DeltaSource": "dupfix_policy.interfaces",
+    "DeltaNotes": "dupfix_policy.interfaces",
     "DoctorLine": "dupfix_policy.interfaces",
     # the data every stage passes along (model.py)
     "Change": "dupfix_policy.model",
@@ -61,6 +62,7 @@ __all__ = [
     "Change",
     "ChangeRef",
     "CheckContext",
+    "DeltaNotes",
     "DeltaSource",
     "DerivedAddress",
     "Diagnosable",
@@ -118,6 +120,7 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them
     )
     from .hookspecs import hookimpl, hookspec
     from .interfaces import (
+        DeltaNotes,
         DeltaSource,
         Diagnosable,
         DoctorLine,

@@ -102,7 +102,21 @@ class DeltaSource(Protocol):
 
     def delta(self, state: str | None) -> tuple[list[tuple[Any, ...]], str | None]: ...
 
+
+@runtime_checkable
+class DeltaNotes(Protocol):
+    """Optional beside `DeltaSource`: what the last incremental read cost or could not do, for the
+    output of `dupfix sync` (Graph: how the recycle bin was read; AD: DirSync refused)."""
+
     def delta_notes(self) -> list[str]: ...
+
+
+@runtime_checkable
+class SnapshotRows(Protocol):
+    """Optional for sources: `dupfix snapshot` rows `(directory, kind, id, line)` rendered while the
+    source reads (faster than `scan()` then rendering, for the Graph export)."""
+
+    def snapshot_rows(self) -> Iterable[tuple[str, str, str, str]]: ...
 
 
 @dataclass(frozen=True)

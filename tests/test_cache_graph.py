@@ -3,6 +3,7 @@ read only what changed (real msgraph-sdk over HTTP against the fake Graph in tes
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import sqlite3
@@ -84,7 +85,7 @@ def test_a_removed_contact_group_and_a_soft_deleted_user_are_handled(synced, gra
     assert _sync(synced) == 0
     err = capsys.readouterr().err
     assert "2 removed" in err
-    assert "recycle bin (soft-deleted objects have no delta) read whole: 1 objects" in err
+    assert "recycle bin: deletions (all), newest first: 1 objects" in err
     # alice is soft-deleted now: her address is still held, by the soft-deleted object
     assert _holders(synced, proxy_key("SMTP:alice@contoso.com") or "") == [("alice@contoso.com", "soft-deleted")]
     assert _holders(synced, proxy_key("SMTP:sales@contoso.com") or "") == []
@@ -146,9 +147,9 @@ def test_an_incremental_sync_killed_midway_leaves_the_previous_state(mixed, grap
     write_snapshot(str(snapshot), [BOB, user("erin@contoso.com")], TENANT, "2026-11-26T09:00:00Z", ["entra"])
     graph.directory.change(upserts=[user("carol@contoso.com")])
     graph.reset()
-    graph.inject(Fault("/directory/deletedItems", delay=5, times=None))
+    graph.inject(Fault("/$batch", delay=5, times=None, where="http"))  # the recycle bin's $batch
     proc = _start_sync(cache)
-    _wait_for_request(graph, "/directory/deletedItems")  # the snapshot is rewritten, Graph half read
+    _wait_for_request(graph, "/$batch")  # the snapshot is rewritten, Graph half read
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert _holders(cache, upn_key("erin@contoso.com")) == []
@@ -169,7 +170,7 @@ def test_a_check_reading_while_an_incremental_sync_writes_sees_one_state(mixed, 
     graph.directory.change(upserts=[user("carol@contoso.com")])
     graph.reset()
     proc = _start_sync(cache)
-    _wait_for_request(graph, "/directory/deletedItems")  # the sync is writing; it commits once we close
+    _wait_for_request(graph, "/$batch")  # the sync is writing; it commits once we close
     for upn, expected in (("bob@contoso.com", 1), ("erin@contoso.com", 0), ("carol@contoso.com", 0)):
         assert len(reader.lookup([upn_key(upn)], [])) == expected, upn  # later rounds: the same old state
     reader.close()
@@ -177,3 +178,85 @@ def test_a_check_reading_while_an_incremental_sync_writes_sees_one_state(mixed, 
     assert _holders(cache, upn_key("bob@contoso.com")) == []
     assert _holders(cache, upn_key("erin@contoso.com")) == [("erin@contoso.com", "active")]
     assert _holders(cache, upn_key("carol@contoso.com")) == [("carol@contoso.com", "active")]
+
+
+# --- the recycle bin: only what was deleted since the last sync (issue 16) -----------------------
+
+OLD_DELETIONS = [user(f"gone{i}@contoso.com", f"SMTP:gone{i}@contoso.com", state="soft-deleted") for i in range(1200)]
+
+
+def _bin_requests(graph) -> list[str]:  # noqa: F811
+    """Every recycle bin request of the round: direct GETs and $batch items."""
+    direct = [path for _, path in graph.stats.requests if "deletedItems" in path]
+    return direct + [url for url in graph.stats.item_urls if "deletedItems" in url]
+
+
+def _plan_with_address(tmp_path: Path, address: str) -> Path:
+    plan = tmp_path / f"plan-{address}.yaml"
+    plan.write_text(
+        "version: 1\nchanges:\n  - op: create\n    kind: user\n"
+        f"    set: {{userPrincipalName: newhire@contoso.com, displayName: New hire, proxyAddresses: [SMTP:{address}]}}\n"
+    )
+    return plan
+
+
+@pytest.fixture
+def big_bin(graph, tmp_path) -> Path:  # noqa: F811
+    """A cache of a tenant whose recycle bin holds 1,200 users: more than one page."""
+    graph.directory = Directory.of([ALICE, BOB, SALES, *OLD_DELETIONS], TENANT)
+    for i, record in enumerate(graph.directory.collections["deletedUsers"].records):  # over two weeks
+        record["deletedDateTime"] = f"2026-11-{1 + i % 14:02d}T{i % 24:02d}:{i % 60:02d}:00Z"
+    cache = tmp_path / "state.db"
+    assert _sync(cache) == 0
+    return cache
+
+
+def test_a_later_sync_reads_the_recycle_bin_newest_first_back_to_the_last_deletion(big_bin, graph, capsys):  # noqa: F811
+    graph.directory.change(deletes=[("user", ALICE.id)])
+    graph.reset()
+    capsys.readouterr()
+    assert _sync(big_bin) == 0
+    err = capsys.readouterr().err
+    requests = _bin_requests(graph)
+    assert len(requests) == 2 and graph.stats.batch_posts == 1  # both bin collections, one $batch, one page each
+    assert all("$orderby=deletedDateTime" in url and "$count=true" in url for url in requests)
+    assert "recycle bin: deletions since" in err and "in 1 request(s)" in err
+    assert _holders(big_bin, proxy_key("SMTP:alice@contoso.com") or "") == [("alice@contoso.com", "soft-deleted")]
+    assert [state for _, state in _holders(big_bin, proxy_key("SMTP:gone7@contoso.com") or "")] == ["soft-deleted"]
+
+
+def test_a_deletion_missing_from_the_ordered_listing_reads_the_whole_bin(big_bin, graph, capsys):  # noqa: F811
+    graph.directory.clock = lambda: "2020-01-01T00:00:00Z"  # listed far back: as if Graph's index lagged
+    graph.directory.change(deletes=[("user", ALICE.id)])
+    capsys.readouterr()
+    assert _sync(big_bin) == 0
+    assert "recycle bin read whole (1 deletion(s) the delta reported are not in the ordered listing yet)" in (
+        capsys.readouterr().err
+    )
+    assert _holders(big_bin, proxy_key("SMTP:alice@contoso.com") or "") == [("alice@contoso.com", "soft-deleted")]
+
+
+def test_the_whole_bin_is_read_again_after_the_configured_age(big_bin, graph, capsys, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("DUPFIX_RECYCLE_BIN_MAX_AGE", "1d")
+    monkeypatch.setenv("DUPFIX_NOW", (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).isoformat())
+    capsys.readouterr()
+    assert _sync(big_bin) == 0
+    assert "recycle bin read whole (last whole read 2.0 days ago" in capsys.readouterr().err
+
+
+def test_a_purge_seen_late_is_a_false_alarm_never_a_false_pass(big_bin, graph, tmp_path, monkeypatch):  # noqa: F811
+    gone = OLD_DELETIONS[3]
+    graph.directory.change(purges=[("user", gone.id)])  # no delta reports it; the ordered listing can't show it
+    assert _sync(big_bin) == 0
+    assert [state for _, state in _holders(big_bin, proxy_key("SMTP:gone3@contoso.com") or "")] == ["soft-deleted"]
+    purged_address = _plan_with_address(tmp_path, "gone3@contoso.com")
+    cache = ["--source", f"cache:{big_bin}", "--format", "json=/dev/null"]
+    assert cli.main(["check", str(purged_address), *cache]) == 1  # the stale holder: a false alarm
+    assert cli.main(["check", str(purged_address), "--source", "graph", "--format", "json=/dev/null"]) == 0
+    taken = _plan_with_address(tmp_path, "bob@contoso.com")
+    assert cli.main(["check", str(taken), *cache]) == 1  # a real holder is found all the same
+    monkeypatch.setenv("DUPFIX_RECYCLE_BIN_MAX_AGE", "5d")
+    monkeypatch.setenv("DUPFIX_NOW", (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=6)).isoformat())
+    assert _sync(big_bin) == 0  # the whole bin again: the purge is seen
+    assert _holders(big_bin, proxy_key("SMTP:gone3@contoso.com") or "") == []
+    assert cli.main(["check", str(purged_address), "--source", f"cache:{big_bin}", "--max-age", "30d"]) == 0

@@ -215,3 +215,49 @@ def test_a_check_from_the_cache_imports_neither_msgraph_nor_ldap3(cache_file, tm
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.split() == ["1", "[]"], done.stderr
+
+
+# --- the layout of schema 3 (issue 16) ---------------------------------------------------------
+
+
+def test_a_hash_collision_never_adds_an_object_to_a_lookup(tmp_path, snapshot_file, monkeypatch):
+    """Every key hashed alike: every object is a candidate, and only the true holders come back."""
+    import dupfix_policy.sources.cache as cache_module
+    import dupfix_policy.sources.cache_sync as sync_module
+
+    monkeypatch.setattr(cache_module, "key_hash", lambda key: 7)
+    monkeypatch.setattr(sync_module, "key_hash", lambda key: 7)
+    monkeypatch.setenv("DUPFIX_NOW", SYNCED_AT)
+    path = tmp_path / "colliding.db"
+    sync(str(path), [SnapshotSource(str(snapshot_file))], out=io.StringIO())
+    cache = CacheSource(str(path))
+    assert [o.display for o in cache.lookup([upn_key("bob@contoso.com")], [])] == ["bob@contoso.com"]
+    cache.close()
+
+
+def test_a_fill_encoded_by_forked_workers_writes_the_same_rows_as_one_process(tmp_path, snapshot_file, monkeypatch):
+    import dupfix_policy.sources.cache_sync as sync_module
+
+    monkeypatch.setenv("DUPFIX_NOW", SYNCED_AT)
+    monkeypatch.setattr(sync_module, "FORK_BATCH", 2)
+    monkeypatch.setattr(sync_module, "FORK_MIN", 1)
+    tables = []
+    for workers in ("1", "2"):
+        monkeypatch.setenv("DUPFIX_CACHE_WORKERS", workers)
+        path = tmp_path / f"state-{workers}.db"
+        sync(str(path), [SnapshotSource(str(snapshot_file))], out=io.StringIO())
+        conn = sqlite3.connect(path)
+        tables.append([conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in ("objects", "keys")])
+        conn.close()
+    assert tables[0] == tables[1]
+
+
+def test_a_record_decodes_to_the_object_it_encodes():
+    from dupfix_policy.model import DirectoryObject, Quarantined
+    from dupfix_policy.sources.cache import decode_record, encode_record
+
+    obj = DirectoryObject("9c7a0b1e-3f2d-4c5b-8a69-0123456789ab", "user", "entra", "active",
+                          {"userPrincipalName": "zoë@contoso.com", "proxyAddresses": ("SMTP:zoë@contoso.com",),
+                           "mailEnabled": True, "extensionAttribute9": "kept as named"},
+                          (Quarantined("ProxyAddress", "smtp:zoe@contoso.com"),))  # fmt: skip
+    assert decode_record(encode_record(obj), "active") == obj

@@ -3,6 +3,7 @@ never sees a half-written state, and the file CI saves is the whole state."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -139,3 +140,42 @@ def test_a_sync_killed_midway_leaves_the_previous_cache_intact_and_the_next_sync
     cache.close()
     assert _sync("--cache", str(cache_path)) == 0
     assert not any(TMP_MARK in name for name in os.listdir(tmp_path))
+
+
+class _Deltas:
+    """A source with an incremental read that hands out scripted rounds (a stand-in for Graph)."""
+
+    spec = "scripted"
+    directories = frozenset({"entra"})
+    tenant = CONTOSO
+
+    def __init__(self, *rounds):
+        self.rounds = list(rounds)
+
+    @property
+    def info(self):
+        from dupfix_policy.model import SourceInfo
+
+        return SourceInfo(self.spec, "entra", "2026-11-26T08:00:00Z")
+
+    def delta(self, state):
+        return self.rounds.pop(0), "next"
+
+    def scan(self):
+        return iter(())
+
+
+def test_an_object_changed_twice_in_one_round_keeps_the_later_version(tmp_path):
+    from dupfix_policy.sources.cache_sync import sync
+
+    renamed = entra_user("bob@contoso.com", id=BOB.id, proxyAddresses=("SMTP:robert@contoso.com",))
+    cache = tmp_path / "state.db"
+    source = _Deltas([("upsert", BOB)], [("upsert", BOB), ("upsert", ERIN), ("upsert", renamed)])
+    sync(str(cache), [source], out=io.StringIO())
+    sync(str(cache), [source], out=io.StringIO())
+    reader = CacheSource(str(cache), max_age_s=None)
+    assert [o.get("proxyAddresses") for o in reader.lookup([upn_key("bob@contoso.com")], [])] == [
+        ("SMTP:robert@contoso.com",)
+    ]
+    assert _holders(reader, "erin@contoso.com") == ["erin@contoso.com"]
+    reader.close()

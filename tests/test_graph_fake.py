@@ -96,3 +96,44 @@ def test_a_collection_without_its_permission_is_403(graph):
     assert get(graph, "/users").status_code == 200
     assert error_code(get(graph, "/contacts")) == "Authorization_RequestDenied"
     assert json.loads(get(graph, "/groups").content)["error"]["code"] == "Authorization_RequestDenied"
+
+
+# --- $orderby on the recycle bin (issue 16) ----------------------------------------------------
+
+NEWEST_FIRST = "/directory/deletedItems/microsoft.graph.user?$orderby=deletedDateTime desc&$count=true"
+
+
+@pytest.fixture
+def bin_of_three(graph):
+    graph.directory = Directory.of([user(f"d{i}@contoso.com", state="soft-deleted") for i in range(3)], TENANT)
+    for i, record in enumerate(graph.directory.collections["deletedUsers"].records):
+        record["deletedDateTime"] = f"2026-11-0{i + 1}T10:00:00Z"
+    return graph
+
+
+def test_the_recycle_bin_sorts_by_deletion_time_as_an_advanced_query(bin_of_three):
+    page = get(bin_of_three, NEWEST_FIRST + "&$select=id,deletedDateTime", ConsistencyLevel="eventual").json()
+    assert [r["deletedDateTime"] for r in page["value"]] == [f"2026-11-0{i}T10:00:00Z" for i in (3, 2, 1)]
+    oldest_first = NEWEST_FIRST.replace(" desc", " asc") + "&$select=id,deletedDateTime"
+    page = get(bin_of_three, oldest_first, ConsistencyLevel="eventual").json()
+    assert page["value"][0]["deletedDateTime"] == "2026-11-01T10:00:00Z"
+
+
+def test_sorting_the_recycle_bin_without_consistency_level_eventual_is_refused(bin_of_three):
+    assert get(bin_of_three, NEWEST_FIRST).status_code == 400
+    assert error_code(get(bin_of_three, NEWEST_FIRST.replace("&$count=true", ""))) == "Request_UnsupportedQuery"
+
+
+def test_sorting_the_recycle_bin_without_count_is_refused(bin_of_three):
+    path = NEWEST_FIRST.replace("&$count=true", "")
+    assert error_code(get(bin_of_three, path, ConsistencyLevel="eventual")) == "Request_UnsupportedQuery"
+
+
+def test_sorting_live_users_by_deletion_time_is_refused(bin_of_three):
+    response = get(bin_of_three, "/users?$orderby=deletedDateTime desc&$count=true", ConsistencyLevel="eventual")
+    assert error_code(response) == "Request_UnsupportedQuery"
+
+
+def test_deletion_time_is_selectable_only_on_deleted_items(bin_of_three):
+    assert get(bin_of_three, "/directory/deletedItems/graph.user?$select=id,deletedDateTime").status_code == 200
+    assert get(bin_of_three, "/users?$select=id,deletedDateTime").status_code == 400

@@ -9,10 +9,18 @@ Layout (schema version `SCHEMA_VERSION`, also in `PRAGMA user_version`):
 - `meta(name, value)`: schema version, tenant (JSON);
 - `sources(id, spec, origin, directories, as_of, synced_at, delta_state, delta_at)`: one row per
   source the cache was filled from, with when it was last synced;
-- `objects(rowid, source, directory, oid, state, record)`: one row per object, `record` being its
-  snapshot line (one serialisation for snapshots and the cache);
-- `keys(key, obj)`: every look-up key of every object (`addresses.all_lookup_keys`), the
-  primary key of a WITHOUT ROWID table, so a look-up is one index range per key.
+- `objects(rowid, source, state, record)`: one row per object, `record` in the compact codec of
+  `encode_record` (a JSON array: id, kind, directory, then attribute name codes and values);
+- `keys(h, obj)`: every look-up key of every object (`addresses.all_lookup_keys`) as a 32-bit hash
+  (`key_hash`), the primary key of a WITHOUT ROWID table (the table is its own index: about 16
+  bytes a key), so a look-up is one index range per key. An object is found by its id through
+  its `id:` key, so objects need no other index.
+
+Why (issue 16): key text and snapshot-line records made a 1M-object cache a 1 GB file that took a
+minute to fill. A hash is 4 bytes whatever the key, a compact record about 70 % of a snapshot
+line. A hash can collide, so `lookup` keeps a candidate only if it really holds one of the keys
+asked (its keys are computed again from the decoded object): a collision costs a little time,
+never a wrong answer.
 
 Consistency: the file uses SQLite's rollback journal (no WAL), so a sync is one transaction and a
 process killed in the middle leaves the previous state (the next opener rolls the journal back),
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import sqlite3
@@ -33,16 +42,26 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..addresses import target_key
+from ..addresses import all_lookup_keys, target_key
 from ..errors import StateUnavailableError, UserInputError
 from ..hookspecs import hookimpl
 from ..interfaces import SourceFactory
-from ..model import DIRECTORIES, DirectoryObject, Location, SourceInfo, Target, Tenant
+from ..model import (
+    DIRECTORIES,
+    DirectoryObject,
+    Location,
+    Quarantined,
+    SourceInfo,
+    Target,
+    Tenant,
+    canonical_attribute,
+)
 
 SCHEME = "cache"
 # 2: the keys of issue 11 (AD-side adupn:/addn:, targetAddress as proxy:, AD anchors, projected
-# aliases). A cache of another version holds other keys: it is refused with "rebuild it", never read.
-SCHEMA_VERSION = 2
+# aliases). 3: hashed keys, compact records, no objects_by_id index (issue 16). A cache of another
+# version holds other keys: it is refused with "rebuild it", never read.
+SCHEMA_VERSION = 3
 DEFAULT_MAX_AGE_S = 24 * 3600.0
 CLOCK_SKEW_S = 300.0  # a sync time this far ahead of our clock is tolerated (machines' clocks differ)
 BUSY_TIMEOUT_MS = 60_000  # a reader waits this long for a sync's commit, a sync for readers to finish
@@ -63,15 +82,95 @@ CREATE TABLE sources (
 CREATE TABLE objects (
     rowid INTEGER PRIMARY KEY,
     source INTEGER NOT NULL,
-    directory TEXT NOT NULL,
-    oid TEXT NOT NULL,
     state TEXT NOT NULL,
     record TEXT NOT NULL
 );
-CREATE TABLE keys (key TEXT NOT NULL, obj INTEGER NOT NULL, PRIMARY KEY (key, obj)) WITHOUT ROWID;
+CREATE TABLE keys (h INTEGER NOT NULL, obj INTEGER NOT NULL, PRIMARY KEY (h, obj)) WITHOUT ROWID;
 """
-# Built after a full fill (faster than maintaining it row by row), kept up to date by deltas.
-OBJECT_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS objects_by_id ON objects (source, directory, oid)"
+
+# The record codec's attribute names, coded by position. Part of the file format: append only,
+# and bump SCHEMA_VERSION when it changes. Names not listed are stored as they are.
+CODED_NAMES: tuple[str, ...] = (
+    "userPrincipalName", "proxyAddresses", "mail", "mailNickname", "mailEnabled", "groupTypes",
+    "targetAddress", "displayName", "givenName", "sAMAccountName", "onPremisesImmutableId",
+    "onPremisesSecurityIdentifier", "objectGUID", "objectSid", "mS-DS-ConsistencyGuid",
+    "distinguishedName", "userType", "otherMails", "onPremisesDomainName", "onPremisesSamAccountName",
+    "securityEnabled", "surname", "accountEnabled", "sourceAnchor", "userAccountControl", "description",
+)  # fmt: skip
+_NAME_CODE = {name: i for i, name in enumerate(CODED_NAMES)}
+
+
+def key_hash(key: str) -> int:
+    """A look-up key as a signed 32-bit integer (BLAKE2b): what the `keys` table stores."""
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=4).digest(), "little", signed=True)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"cannot store {type(value).__name__} value {value!r} in the state cache")
+
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def encode_record(obj: DirectoryObject) -> str:
+    """One object in the cache's compact form: `[id, kind, directory, [name, value, ...], quarantined]`.
+
+    About half a snapshot line: the state lives in its own column and known attribute names are
+    small integers. `decode_record` gives back exactly what `snapshot.record_to_object` would.
+    """
+    flat: list[object] = []
+    attributes = obj.attributes
+    for name in sorted(attributes):  # one object, one encoding: `_replace_state` compares them
+        flat.append(_NAME_CODE.get(name, name))
+        flat.append(attributes[name])
+    row: list[object] = [obj.id, obj.kind, obj.directory, flat]
+    if obj.quarantined:
+        row.append([[q.property, q.value] for q in obj.quarantined])
+    try:
+        return _encoder.encode(row)
+    except TypeError as exc:
+        raise ValueError(f"object {obj.directory}:{obj.id}: {exc}") from exc
+
+
+def decode_record(record: str, state: str) -> DirectoryObject:
+    """The object `encode_record` stored. Anything else in the row (a damaged or foreign file) is
+    `CacheDamaged` (exit 3), never a crash: every part is checked for what sync writes."""
+    if not isinstance(record, str) or state not in ("active", "soft-deleted"):
+        raise CacheDamaged(f"an object row holds {type(record).__name__} / state {state!r}, not what sync writes")
+    data = json.loads(record)
+    if (
+        not isinstance(data, list)
+        or len(data) not in (4, 5)
+        or not all(isinstance(x, str) for x in data[:3])
+        or data[1] not in ("user", "group", "contact")
+        or data[2] not in DIRECTORIES
+        or not isinstance(data[3], list)
+        or len(data[3]) % 2
+    ):
+        raise CacheDamaged("an object record is not `[id, kind, directory, [name, value, ...]]`")
+    flat = data[3]
+    attributes: dict[str, object] = {}
+    for i in range(0, len(flat), 2):
+        name = flat[i]
+        value = flat[i + 1]
+        if type(name) is int:
+            if not 0 <= name < len(CODED_NAMES):
+                raise CacheDamaged(f"an object record names attribute number {name}, which the cache never writes")
+            name = CODED_NAMES[name]
+        elif not isinstance(name, str):
+            raise CacheDamaged("an object record has an attribute name that is neither text nor a number")
+        attributes[canonical_attribute(name)] = tuple(value) if type(value) is list else value
+    quarantined: tuple[Quarantined, ...] = ()
+    if len(data) > 4:
+        pairs = data[4]
+        if not isinstance(pairs, list) or not all(
+            isinstance(q, list) and len(q) == 2 and all(isinstance(x, str) for x in q) for q in pairs
+        ):
+            raise CacheDamaged("an object record's quarantined values are not [property, value] pairs")
+        quarantined = tuple(Quarantined(p, v) for p, v in pairs)
+    return DirectoryObject(data[0], data[1], data[2], state, attributes, quarantined)
 
 
 @dataclass(frozen=True)
@@ -166,19 +265,6 @@ def read_tenant(conn: sqlite3.Connection) -> Tenant | None:
 
 def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
-
-
-def record_object(record: str) -> DirectoryObject:
-    """A cached record as an object, validated like a snapshot line (CacheDamaged if it isn't one)."""
-    from .snapshot import _object_problem, record_to_object, strict_loads
-
-    if not isinstance(record, str):
-        raise CacheDamaged(f"an object record is {type(record).__name__}, not JSON text")
-    data = strict_loads(record.encode("utf-8"))
-    problem = _object_problem(data)
-    if problem is not None:
-        raise CacheDamaged(f"an object record is invalid: {problem[0] or 'record'}: {problem[1]}")
-    return record_to_object(data)
 
 
 class CacheSource:
@@ -284,26 +370,29 @@ class CacheSource:
 
     def lookup(self, keys: Iterable[str], targets: Sequence[Target]) -> list[DirectoryObject]:
         """Objects holding any of `keys` or named by any of `targets`: a few indexed queries."""
-        wanted = sorted(set(keys) | {target_key(t) for t in targets})
-        rows: dict[int, str] = {}
+        wanted = set(keys) | {target_key(t) for t in targets}
+        hashes = sorted({key_hash(k) for k in wanted})
+        rows: dict[int, tuple[str, str]] = {}
         try:
-            for start in range(0, len(wanted), LOOKUP_CHUNK):
-                chunk = wanted[start : start + LOOKUP_CHUNK]
+            for start in range(0, len(hashes), LOOKUP_CHUNK):
+                chunk = hashes[start : start + LOOKUP_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 query = (
-                    "SELECT o.rowid, o.record FROM objects o WHERE o.rowid IN "
-                    f"(SELECT obj FROM keys WHERE key IN ({marks}))"
+                    "SELECT o.rowid, o.state, o.record FROM objects o WHERE o.rowid IN "
+                    f"(SELECT obj FROM keys WHERE h IN ({marks}))"
                 )
-                for rowid, record in self._conn.execute(query, chunk):
-                    rows[rowid] = record
-            return [record_object(rows[r]) for r in sorted(rows)]
+                for rowid, state, record in self._conn.execute(query, chunk):
+                    rows[rowid] = (state, record)
+            found = [decode_record(rows[r][1], rows[r][0]) for r in sorted(rows)]
         except (sqlite3.Error, ValueError, UnicodeError, RecursionError) as exc:
             raise self._damaged(exc) from None
+        # A hash can collide: keep only objects that hold one of the keys asked.
+        return [obj for obj in found if not wanted.isdisjoint(all_lookup_keys(obj))]
 
     def scan(self) -> Iterator[DirectoryObject]:
         try:
-            for (record,) in self._conn.execute("SELECT record FROM objects ORDER BY rowid"):
-                yield record_object(record)
+            for state, record in self._conn.execute("SELECT state, record FROM objects ORDER BY rowid"):
+                yield decode_record(record, state)
         except (sqlite3.Error, ValueError, UnicodeError, RecursionError) as exc:
             raise self._damaged(exc) from None
 

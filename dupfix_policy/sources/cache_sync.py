@@ -24,33 +24,39 @@ import contextlib
 import glob
 import json
 import os
+import pickle
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 from .. import errors
-from ..addresses import all_lookup_keys
+from ..addresses import ID, all_lookup_keys
 from ..errors import UserInputError
-from ..interfaces import StateSource
+from ..interfaces import DeltaNotes, DeltaSource, StateSource
 from ..model import DIRECTORIES, DirectoryObject, Location
 from .cache import (
-    OBJECT_INDEX,
     SCHEMA,
     SCHEMA_VERSION,
     CachedSource,
     connect,
+    decode_record,
+    encode_record,
     format_time,
+    key_hash,
     parse_time,
     read_sources,
     schema_version,
     utc_now,
 )
-from .snapshot_writer import object_line
 
 DELTA_MAX_AGE_S = 7 * 24 * 3600.0  # Graph keeps delta tokens for about 7 days (entra.md)
-BATCH = 5_000
+BATCH = 5_000  # objects per insert
+FORK_BATCH = 20_000  # objects per forked worker in a full fill
+FORK_MIN = 2_000  # a smaller batch is encoded in process (a fork costs more than it saves)
+WORKERS_ENV = "DUPFIX_CACHE_WORKERS"
 TMP_MARK = ".tmp-"
 
 
@@ -96,46 +102,161 @@ def _tenant_json(sources: Sequence[StateSource]) -> str:
     return json.dumps({"initialDomain": tenant.initial_domain, "verifiedDomains": list(tenant.verified_domains)})
 
 
-class _Writer:
-    """Inserts objects and their keys in batches (executemany), rowids assigned here."""
+def fill_workers(requested: int | None = None) -> int:
+    """Processes that encode a full fill: one per usable CPU (at most 4), Linux only.
 
-    def __init__(self, conn: Any, next_rowid: int = 1):
+    Computing an object's look-up keys is most of a fill's CPU time, and it is independent per
+    object, so batches are encoded by forked children while the parent reads the source and
+    writes SQLite. DUPFIX_CACHE_WORKERS overrides the count; 1 keeps everything in process.
+    """
+    if requested is None:
+        env = os.environ.get(WORKERS_ENV, "").strip()
+        requested = int(env) if env.isdigit() else None
+    if requested is None:
+        try:
+            requested = min(len(os.sched_getaffinity(0)), 4)
+        except (AttributeError, OSError):
+            requested = 1
+    if requested <= 1 or not sys.platform.startswith("linux") or not hasattr(os, "fork"):
+        return 1
+    return requested
+
+
+Rows = list[tuple[Any, ...]]
+
+
+def encode_batch(first_rowid: int, batch: Sequence[tuple[int, DirectoryObject]]) -> tuple[Rows, Rows]:
+    """(object rows, key rows) of a batch, in rowid order: the CPU-heavy part of a fill."""
+    rows: Rows = []
+    keys: Rows = []
+    for rowid, (source_id, obj) in enumerate(batch, start=first_rowid):
+        rows.append((rowid, source_id, obj.state, encode_record(obj)))
+        keys.extend((h, rowid) for h in {key_hash(k) for k in all_lookup_keys(obj)})
+    keys.sort()  # a batch's keys in index order: fewer page splits in the B-tree
+    return rows, keys
+
+
+class _Writer:
+    """Inserts objects and their keys in batches, rowids assigned here.
+
+    With `workers` > 1 (full fills), each batch is encoded by a forked child, which sees the batch
+    through copy-on-write memory and sends back the rows; at most `workers` children run at once,
+    and their rows are inserted in batch order, so the result is the same file as in process.
+    """
+
+    def __init__(self, conn: Any, next_rowid: int = 1, *, workers: int = 1):
         self.conn = conn
         self.next_rowid = next_rowid
-        self.objects: list[tuple[int, int, str, str, str, str]] = []
-        self.keys: list[tuple[str, int]] = []
+        self.workers = workers
+        self.batch_size = FORK_BATCH if workers > 1 else BATCH
+        self.pending: list[tuple[int, DirectoryObject]] = []
+        self.children: deque[tuple[int, int]] = deque()
 
     def add(self, source_id: int, obj: DirectoryObject) -> None:
-        rowid = self.next_rowid
-        self.next_rowid += 1
-        self.objects.append((rowid, source_id, obj.directory, obj.id, obj.state, object_line(obj)))
-        self.keys.extend((key, rowid) for key in all_lookup_keys(obj))
-        if len(self.objects) >= BATCH:
-            self.flush()
+        self.pending.append((source_id, obj))
+        if len(self.pending) >= self.batch_size:
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        first, self.next_rowid = self.next_rowid, self.next_rowid + len(batch)
+        if self.workers <= 1 or len(batch) < FORK_MIN:
+            self._collect_all()  # keep batch order
+            self._insert(*encode_batch(first, batch))
+            return
+        while len(self.children) >= self.workers:
+            self._collect_one()
+        self.children.append(_fork_encode(first, batch))
+
+    def _insert(self, rows: Rows, keys: Rows) -> None:
+        self.conn.executemany("INSERT INTO objects (rowid, source, state, record) VALUES (?, ?, ?, ?)", rows)
+        self.conn.executemany("INSERT OR IGNORE INTO keys (h, obj) VALUES (?, ?)", keys)
+
+    def _collect_one(self) -> None:
+        self._insert(*_collect(self.children.popleft()))
+
+    def _collect_all(self) -> None:
+        while self.children:
+            self._collect_one()
 
     def flush(self) -> None:
-        if self.objects:
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO objects (rowid, source, directory, oid, state, record) VALUES (?, ?, ?, ?, ?, ?)",
-                self.objects,
-            )
-            self.conn.executemany("INSERT OR IGNORE INTO keys (key, obj) VALUES (?, ?)", self.keys)
-        self.objects.clear()
-        self.keys.clear()
+        self._dispatch()
+        self._collect_all()
+
+    def abandon(self) -> None:
+        """After a failure: reap the children without inserting what they send."""
+        while self.children:
+            pid, fd = self.children.popleft()
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+
+
+def _fork_encode(first_rowid: int, batch: list[tuple[int, DirectoryObject]]) -> tuple[int, int]:
+    """encode_batch in a forked child; (pid, read end of the pipe with its pickled result)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: encode, send, and leave without running any cleanup
+        status = 0
+        try:
+            os.close(read_fd)
+            try:
+                result: tuple[Any, ...] = ("ok", *encode_batch(first_rowid, batch))
+            except ValueError as exc:
+                result = ("error", str(exc))
+            except BaseException as exc:
+                result = ("crash", f"{type(exc).__name__}: {exc}")
+            with os.fdopen(write_fd, "wb") as out:
+                pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    return pid, read_fd
+
+
+def _collect(child: tuple[int, int]) -> tuple[Rows, Rows]:
+    """A worker's rows, or its failure raised here (the fill then fails and keeps the old cache)."""
+    pid, read_fd = child
+    with os.fdopen(read_fd, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    if not data:
+        raise RuntimeError("a cache fill worker died without a result")
+    result = pickle.loads(data)
+    if result[0] == "ok":
+        return result[1], result[2]
+    if result[0] == "error":
+        raise ValueError(result[1])
+    raise RuntimeError(f"a cache fill worker failed: {result[1]}")
+
+
+def _find(conn: Any, source_id: int, directory: str, oid: str) -> tuple[int, DirectoryObject] | None:
+    """A cached object by id, through its `id:` key (no other index on objects)."""
+    rows = conn.execute(
+        "SELECT o.rowid, o.state, o.record FROM objects o WHERE o.source = ? AND o.rowid IN "
+        "(SELECT obj FROM keys WHERE h = ?)",
+        (source_id, key_hash(f"{ID}:{oid.lower()}")),
+    ).fetchall()
+    for rowid, state, record in rows:
+        obj = decode_record(record, state)
+        if obj.id == oid and obj.directory == directory:
+            return rowid, obj
+    return None
 
 
 def _remove(conn: Any, source_id: int, directory: str, oid: str) -> bool:
-    row = conn.execute(
-        "SELECT rowid, record FROM objects WHERE source = ? AND directory = ? AND oid = ?",
-        (source_id, directory, oid),
-    ).fetchone()
-    if row is None:
+    found = _find(conn, source_id, directory, oid)
+    if found is None:
         return False
-    from .cache import record_object
-
-    keys = all_lookup_keys(record_object(row[1]))
-    conn.executemany("DELETE FROM keys WHERE key = ? AND obj = ?", [(k, row[0]) for k in keys])
-    conn.execute("DELETE FROM objects WHERE rowid = ?", (row[0],))
+    rowid, obj = found
+    hashes = {key_hash(k) for k in all_lookup_keys(obj)}
+    conn.executemany("DELETE FROM keys WHERE h = ? AND obj = ?", [(h, rowid) for h in hashes])
+    conn.execute("DELETE FROM objects WHERE rowid = ?", (rowid,))
     return True
 
 
@@ -166,14 +287,13 @@ def _write_source_row(conn: Any, source_id: int, source: StateSource, now: str, 
 def _fill(conn: Any, writer: _Writer, source_id: int, source: StateSource) -> tuple[int, str | None]:
     """Every object of one source; through `delta(None)` when it has one, to get a delta state."""
     count = 0
-    delta = getattr(source, "delta", None)
-    if callable(delta):
-        changes, state = delta(None)
+    if isinstance(source, DeltaSource):
+        changes, state = source.delta(None)
         for change in changes:  # from the start: nothing to remove, every object is new
             if change[0] == "upsert":
                 writer.add(source_id, change[1])
                 count += 1
-            elif change[0] == "replace-state":
+            elif change[0] in ("replace-state", "merge-state"):
                 for obj in change[2]:
                     writer.add(source_id, obj)
                     count += 1
@@ -211,6 +331,7 @@ def rebuild(path: str, sources: Sequence[StateSource], reasons: Mapping[str, str
     tmp = f"{path}{TMP_MARK}{os.getpid()}-{int(time.time() * 1000)}"
     results: list[SourceResult] = []
     conn = connect(tmp, create=True)
+    writer: _Writer | None = None
     try:
         # Nothing to protect in a file nobody reads yet: no journal, no fsync until the end.
         conn.execute("PRAGMA journal_mode = OFF")
@@ -218,10 +339,9 @@ def rebuild(path: str, sources: Sequence[StateSource], reasons: Mapping[str, str
         conn.execute("PRAGMA cache_size = -262144")  # 256 MiB: the keys B-tree stays in memory
         conn.executescript(SCHEMA)
         conn.execute("BEGIN")
-        conn.execute(OBJECT_INDEX)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        writer = _Writer(conn)
+        writer = _Writer(conn, workers=fill_workers())
         for source_id, source in enumerate(sources, start=1):
             count, state = _fill(conn, writer, source_id, source)
             _write_source_row(conn, source_id, source, format_time(utc_now()), state)
@@ -231,8 +351,9 @@ def rebuild(path: str, sources: Sequence[StateSource], reasons: Mapping[str, str
         conn.execute("INSERT INTO meta VALUES ('tenant', ?)", (_tenant_json(sources),))
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode = DELETE")
-        conn.execute("ANALYZE")
     except BaseException:
+        if writer is not None:
+            writer.abandon()
         conn.close()
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -295,22 +416,29 @@ def incremental(path: str, sources: Sequence[StateSource], cached: Sequence[Cach
 
 
 def _refresh_one(conn: Any, writer: _Writer, entry: CachedSource, source: StateSource) -> tuple[SourceResult, str | None]:
-    delta = getattr(source, "delta", None)
     reason = _delta_usable(entry, utc_now().timestamp())
-    if callable(delta) and reason is None:
+    if isinstance(source, DeltaSource) and reason is None:
         try:
-            changes, state = delta(entry.delta_state)
+            changes, state = source.delta(entry.delta_state)
             result = SourceResult(source.spec, "delta")
+            pending: set[tuple[str, str]] = set()  # added, not yet written: written in one batch
             for change in changes:
                 if change[0] == "upsert":
                     obj = change[1]
-                    writer.flush()  # an object changed twice in one round: the later one wins
+                    if (obj.directory, obj.id) in pending:  # changed twice in one round: the later one wins
+                        writer.flush()
+                        pending.clear()
                     _remove(conn, entry.id, obj.directory, obj.id)
                     writer.add(entry.id, obj)
+                    pending.add((obj.directory, obj.id))
                     result.objects += 1
-                elif change[0] == "replace-state":
-                    writer.flush()
-                    changed, removed = _replace_state(conn, writer, entry.id, change[1], change[2])
+                    continue
+                writer.flush()  # what follows reads the objects table
+                pending.clear()
+                if change[0] in ("replace-state", "merge-state"):
+                    changed, removed = _replace_state(
+                        conn, writer, entry.id, change[1], change[2], remove_missing=change[0] == "replace-state"
+                    )
                     result.objects += changed
                     result.removed += removed
                 elif _remove(conn, entry.id, change[1], change[2]):
@@ -322,38 +450,38 @@ def _refresh_one(conn: Any, writer: _Writer, entry: CachedSource, source: StateS
             reason = f"{exc}: full resync"
     _clear_source(conn, entry.id)
     count, state = _fill(conn, writer, entry.id, source)
-    if not callable(delta):
+    if not isinstance(source, DeltaSource):
         reason = "this source has no incremental read"
     return SourceResult(source.spec, "full", count, reason=reason or "", extra=_notes(source)), state
 
 
-def _replace_state(conn: Any, writer: _Writer, source_id: int, state: str, objects: Iterable[DirectoryObject]
-                   ) -> tuple[int, int]:  # fmt: skip
-    """Make the source's cached objects in `state` exactly `objects`, rewriting only what differs."""
-    cached = {
-        (directory, oid): record
-        for directory, oid, record in conn.execute(
-            "SELECT directory, oid, record FROM objects WHERE source = ? AND state = ?", (source_id, state)
-        )
-    }
+def _replace_state(conn: Any, writer: _Writer, source_id: int, state: str, objects: Iterable[DirectoryObject],
+                   *, remove_missing: bool = True) -> tuple[int, int]:  # fmt: skip
+    """Make the source's cached objects in `state` exactly `objects`, rewriting only what differs
+    (`remove_missing=False`: add and rewrite `objects`, keep the others: a partial read)."""
+    cached: dict[tuple[str, str], str] = {}
+    for (record,) in conn.execute("SELECT record FROM objects WHERE source = ? AND state = ?", (source_id, state)):
+        head = json.loads(record)
+        cached[(head[2], head[0])] = record
     changed = 0
     for obj in objects:
-        line = object_line(obj)
+        line = encode_record(obj)
         if cached.pop((obj.directory, obj.id), None) == line:
             continue
         _remove(conn, source_id, obj.directory, obj.id)
         writer.add(source_id, obj)
         changed += 1
     writer.flush()
+    if not remove_missing:
+        return changed, 0
     for directory, oid in cached:
         _remove(conn, source_id, directory, oid)
     return changed, len(cached)
 
 
 def _notes(source: StateSource) -> list[str]:
-    """What the source says a delta round cost (Graph: the recycle bin, read whole)."""
-    notes = getattr(source, "delta_notes", None)
-    return list(notes()) if callable(notes) else []
+    """What the source says a delta round cost (Graph: how the recycle bin was read)."""
+    return list(source.delta_notes()) if isinstance(source, DeltaNotes) else []
 
 
 def sync(
@@ -368,7 +496,7 @@ def sync(
         why = "--full"
     if why is None and sorted(specs) != sorted(c.spec for c in cached):
         why = "the sources differ from the cached ones"
-    if why is None and not any(callable(getattr(s, "delta", None)) for s in sources):
+    if why is None and not any(isinstance(s, DeltaSource) for s in sources):
         why = "no source has an incremental read"
     if why is not None:
         results = rebuild(path, sources, {spec: why for spec in specs})

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ..addresses import all_lookup_keys, target_key
-from ..errors import UserInputError
+from ..errors import StateUnavailableError, UserInputError
 from ..hookspecs import hookimpl
 from ..interfaces import DoctorLine, SourceFactory
 from ..model import DirectoryObject, SourceInfo, Target, Tenant
@@ -85,6 +85,7 @@ class GraphSource:
         self.quiet = quiet
         self.concurrency = concurrency
         self._progress_stream = progress_stream
+        self._delta_cost = ""  # what the last delta round cost, for `dupfix sync`
         self._loop: asyncio.AbstractEventLoop | None = None  # made on first use (asyncio costs start-up)
         self._http: GraphHttp | None = None
         self._reader: GraphReader | None = None
@@ -155,6 +156,43 @@ class GraphSource:
         self._scanned = True
         return iter(objects)
 
+    def snapshot_rows(self) -> list[tuple[str, str, str, str]]:
+        """The full scan as snapshot rows `(directory, kind, id, line)` for `dupfix snapshot`.
+
+        Why: the scan is a chain of pages per collection (each page names the next), so its
+        pace is set by how soon the next page is asked for. Pages are converted and rendered on
+        a worker thread while the event loop only receives pages and asks for the next ones; the
+        lines are `snapshot_writer.object_line(graph_queries.to_object(record))`, exactly what
+        `scan` followed by `write_snapshot` gives, so the file is the same.
+        """
+        import gc
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        from .graph_queries import Collection, MalformedAnswer, to_object
+        from .snapshot_writer import object_line
+
+        def render(collection: Collection, records: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
+            out = []
+            for record in records:
+                o = to_object(record, collection)
+                out.append((o.directory, o.kind, o.id, object_line(o)))
+            return out
+
+        pending: list[Future[list[tuple[str, str, str, str]]]] = []
+        enabled = gc.isenabled()
+        gc.disable()  # 100k short-lived objects per scan and no cycles: the collector only costs time
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dupfix-render") as pool:
+                self._run(self._scan_pages(lambda c, records: pending.append(pool.submit(render, c, records))))
+            rows = [row for future in pending for row in future.result()]
+        except MalformedAnswer as exc:
+            raise StateUnavailableError(f"Microsoft Graph's answer was unreadable: {exc}") from None
+        finally:
+            if enabled:
+                gc.enable()
+        self._scanned = True
+        return rows
+
     def delta(self, state: str | None) -> tuple[list[tuple[Any, ...]], str]:
         """For the state cache (cache_sync): what changed since `state` (None: everything), and the
         new state (the delta links). A link Graph forgot raises cache_sync.DeltaExpired."""
@@ -168,23 +206,30 @@ class GraphSource:
             answer = self._run(self._delta(links))
         except DeltaGone as exc:
             raise DeltaExpired(exc.message) from None
+        if answer.bin_whole is not None:
+            bin_cost = f"recycle bin read whole ({answer.bin_whole}): {answer.bin_objects} objects"
+        else:
+            since = f"since {answer.bin_since}" if answer.bin_since else "(all)"
+            bin_cost = f"recycle bin: deletions {since}, newest first: {answer.bin_objects} objects"
         self._delta_cost = (
-            f"recycle bin (soft-deleted objects have no delta) read whole: {answer.bin_objects} objects in "
-            f"{answer.bin_requests} request(s); delta: {answer.delta_requests} request(s)"
+            f"{bin_cost} in {answer.bin_requests} request(s); delta: {answer.delta_requests} request(s)"
         )
         return answer.changes, json.dumps(answer.links, sort_keys=True)
 
     def delta_notes(self) -> list[str]:
-        return [self._delta_cost] if getattr(self, "_delta_cost", None) else []
+        return [self._delta_cost] if self._delta_cost else []
 
     async def _delta(self, links: dict[str, str]) -> Any:
+        from .cache import utc_now
         from .graph_delta import read_delta
 
         http, reader = await self._session()
         try:  # the tenant's domains alone: the cache needs them, not the per-run look-ups of _prime
             import asyncio
 
-            tenant, answer = await asyncio.gather(reader.tenant(), read_delta(http, links))
+            tenant, answer = await asyncio.gather(
+                reader.tenant(), read_delta(http, links, now=utc_now(), bin_full_age_s=bin_full_age())
+            )
         finally:
             http.progress.finish()
         self._set_tenant(tenant)
@@ -294,6 +339,14 @@ class GraphSource:
             http.progress.finish()
         self._remember(found)
 
+    async def _scan_pages(self, on_page: Any) -> None:
+        http, reader = await self._session()
+        try:
+            answer = await reader.scan_pages(on_page)
+        finally:
+            http.progress.finish()
+        self._set_tenant(answer)
+
     async def _scan(self, sink: Any) -> None:
         http, reader = await self._session()
         try:
@@ -301,6 +354,31 @@ class GraphSource:
         finally:
             http.progress.finish()
         self._set_tenant(answer)
+
+
+BIN_AGE_ENV = "DUPFIX_RECYCLE_BIN_MAX_AGE"
+
+
+def bin_full_age() -> float:
+    """How old the last whole read of the recycle bin may get before a sync reads it whole again
+    (seconds; DUPFIX_RECYCLE_BIN_MAX_AGE as 90m, 24h, 7d; default 7 days). It bounds how long a
+    purge can go unseen by the cache (graph_delta)."""
+    from .graph_delta import BIN_FULL_AGE_S
+
+    value = os.environ.get(BIN_AGE_ENV, "").strip()
+    if not value:
+        return BIN_FULL_AGE_S
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (value[:-1], value[-1].lower()) if value[-1:].lower() in units else (value, "s")
+    try:
+        seconds = float(number) * units[unit]
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise UserInputError(
+            f"{BIN_AGE_ENV}={value!r} is not an age", field=BIN_AGE_ENV, hint="e.g. 7d, 24h, 90m, or 0 to read it whole every time"
+        )
+    return seconds
 
 
 def _concurrency_from_env(default: int) -> int:

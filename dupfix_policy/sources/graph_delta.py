@@ -4,26 +4,53 @@
 The first round (no links) lists every object and ends in one `@odata.deltaLink` per collection;
 later rounds follow those links and get only what changed, removed objects as
 `{"id": …, "@removed": {…}}`. A link Graph no longer knows is `410 Gone` (`graph_http.DeltaGone`),
-which the sync turns into a full resync. Soft-deleted users and groups are not in any delta (a
-deleted user shows as `@removed`), so each round reads `deletedItems` whole: the recycle bin keeps
-deletions only 30 days, so it is small, and its cost is reported.
+which the sync turns into a full resync.
 
-Changes are what `cache_sync` applies: `("upsert", obj)`, `("remove", "entra", id)` and
-`("replace-state", "soft-deleted", objects)`: the recycle bin's whole content, which replaces every
+Soft-deleted users and groups are in no delta (a deleted user shows as `@removed`, reason
+`changed`). The recycle bin is therefore read by what Graph can sort it by: `deletedDateTime`,
+newest first (`$orderby`, an advanced query: `ConsistencyLevel: eventual` + `$count=true`), page by
+page until the deletions are older than the newest one seen last time (less BIN_OVERLAP_S, for
+Graph's eventually consistent index). Both recycle bin collections go in one `$batch`. What this
+can't see is a purge (permanent deletion, by hand or after 30 days): the purged object stays in
+the cache as soft-deleted, holding its addresses, until the whole bin is read again, which
+happens when the last whole read is older than `bin_full_age_s` (default 7 days,
+DUPFIX_RECYCLE_BIN_MAX_AGE). A stale soft-deleted holder can only add findings (a false alarm),
+never hide one (docs/semantics.md "State cache freshness"). Whenever the delta reports an object
+soft-deleted that the ordered listing does not show yet, the bin is read whole at once.
+
+Changes are what `cache_sync` applies: `("upsert", obj)`, `("remove", "entra", id)`,
+`("merge-state", "soft-deleted", objects)` (recent deletions: added or rewritten, nothing removed)
+and `("replace-state", "soft-deleted", objects)`: the bin's whole content, which replaces every
 cached soft-deleted object of this source (the cache rewrites only those that differ).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import StateUnavailableError
+from .cache import format_time, parse_time
 from .graph_http import Endpoint, GraphHttp
-from .graph_queries import CONTACTS, GROUPS, RECYCLE_BIN, USERS, Collection, MalformedAnswer, to_object
+from .graph_queries import (
+    CONTACTS,
+    GROUPS,
+    RECYCLE_BIN,
+    USERS,
+    Collection,
+    MalformedAnswer,
+    Query,
+    to_object,
+)
 
 DELTA_COLLECTIONS: tuple[Collection, ...] = (USERS, GROUPS, CONTACTS)
+BIN_KEY = "recycleBin"  # the recycle bin's own state among the delta links: {"newest", "fullAt"}
+BIN_FULL_AGE_S = 7 * 86400.0
+BIN_OVERLAP_S = 3600.0
+DELETED_AT = "deletedDateTime"
 
 
 @dataclass
@@ -33,6 +60,8 @@ class DeltaAnswer:
     delta_requests: int = 0
     bin_requests: int = 0
     bin_objects: int = 0
+    bin_whole: str | None = None  # why the bin was read whole; None: only recent deletions
+    bin_since: str | None = None  # the deletion time an incremental read went back to
 
 
 async def _follow(http: GraphHttp, collection: Collection, link: str | None) -> tuple[list[dict[str, Any]], str]:
@@ -53,27 +82,131 @@ async def _follow(http: GraphHttp, collection: Collection, link: str | None) -> 
         return records, page.delta_link
 
 
-async def read_delta(http: GraphHttp, links: dict[str, str]) -> DeltaAnswer:
-    """One delta round of every collection (concurrently), then the whole recycle bin."""
+async def read_delta(
+    http: GraphHttp, links: dict[str, str], *, now: dt.datetime, bin_full_age_s: float = BIN_FULL_AGE_S
+) -> DeltaAnswer:
+    """One delta round of every collection (concurrently), then the recycle bin: its recent
+    deletions, or all of it when it is due (first round, last whole read too old, or a deletion the
+    delta reported that the ordered listing does not show)."""
     answer = DeltaAnswer()
+    bin_state = _bin_state(links.get(BIN_KEY))
     before = http.stats.http_requests
     rounds = await asyncio.gather(*(_follow(http, c, links.get(c.name)) for c in DELTA_COLLECTIONS))
     answer.delta_requests = http.stats.http_requests - before
+    soft_deleted: set[str] = set()
     try:
         for collection, (records, link) in zip(DELTA_COLLECTIONS, rounds, strict=True):
             answer.links[collection.name] = link
             for record in records:
-                if "@removed" in record:
+                removed = record.get("@removed")
+                if removed is not None:
                     answer.changes.append(("remove", "entra", str(record.get("id"))))
+                    reason = removed.get("reason") if isinstance(removed, dict) else None
+                    if collection is not CONTACTS and reason != "deleted":  # "changed": restorable
+                        soft_deleted.add(str(record.get("id")))
                 else:
                     answer.changes.append(("upsert", to_object(record, collection)))
         before = http.stats.http_requests
-        binned: list[tuple[Collection, list[dict[str, Any]]]] = []
-        await asyncio.gather(*(http.read_all(c, lambda records, c=c: binned.append((c, records))) for c in RECYCLE_BIN))
+        whole = _whole_read_due(bin_state, now, bin_full_age_s)
+        newest = bin_state.get("newest") if bin_state else None
+        if whole is None:
+            since = _minus(newest, BIN_OVERLAP_S)
+            recent = await _recent_deletions(http, since)
+            seen = {str(r.get("id")) for _, r in recent}
+            missing = soft_deleted - seen
+            if missing:
+                whole = f"{len(missing)} deletion(s) the delta reported are not in the ordered listing yet"
+            else:
+                deleted = [to_object(r, c) for c, r in recent]
+                answer.changes.append(("merge-state", "soft-deleted", deleted))
+                answer.bin_objects, answer.bin_since = len(deleted), since
+                newest = _newest(newest, (r for _, r in recent))
+                full_at = bin_state["fullAt"] if bin_state else format_time(now)
+        if whole is not None:
+            binned: list[tuple[Collection, list[dict[str, Any]]]] = []
+            await asyncio.gather(*(
+                http.read_all(c, lambda records, c=c: binned.append((c, records)), also_select=(DELETED_AT,))
+                for c in RECYCLE_BIN
+            ))  # fmt: skip
+            deleted = [to_object(record, collection) for collection, records in binned for record in records]
+            answer.changes.append(("replace-state", "soft-deleted", deleted))
+            answer.bin_objects, answer.bin_whole = len(deleted), whole
+            newest = _newest(None, (r for _, records in binned for r in records))
+            full_at = format_time(now)
         answer.bin_requests = http.stats.http_requests - before
-        deleted = [to_object(record, collection) for collection, records in binned for record in records]
-        answer.bin_objects = len(deleted)
-        answer.changes.append(("replace-state", "soft-deleted", deleted))
     except MalformedAnswer as exc:
         raise StateUnavailableError(f"Microsoft Graph's delta answer was unreadable: {exc}") from None
+    answer.links[BIN_KEY] = json.dumps({"newest": newest, "fullAt": full_at}, sort_keys=True)
     return answer
+
+
+def _bin_state(text: str | None) -> dict[str, Any] | None:
+    """The stored recycle bin state, or None when there is none (or it can't be read: read whole)."""
+    if not text:
+        return None
+    try:
+        state = json.loads(text)
+        parse_time(state["fullAt"])
+        if state.get("newest") is not None:
+            parse_time(state["newest"])
+    except (ValueError, TypeError, KeyError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _whole_read_due(state: dict[str, Any] | None, now: dt.datetime, full_age_s: float) -> str | None:
+    """Why the whole bin must be read this round, or None."""
+    if state is None:
+        return "first read"
+    age = (now - parse_time(state["fullAt"])).total_seconds()
+    if age > full_age_s:
+        return f"last whole read {age / 86400:.1f} days ago: purges since then are not seen otherwise"
+    return None
+
+
+async def _recent_deletions(http: GraphHttp, since: str | None) -> list[tuple[Collection, dict[str, Any]]]:
+    """Deleted users and groups, newest first, back to `since` (None: all): the first page of
+    both in one `$batch`, further pages only while they are still newer than `since`."""
+    queries = [Query(c, (), advanced=True, max_pages=1, url=http.newest_deleted_url(c)) for c in RECYCLE_BIN]
+    answers = await http.run_queries(queries)
+    out: list[tuple[Collection, dict[str, Any]]] = []
+    for collection, first in zip(RECYCLE_BIN, answers, strict=True):
+        records, link = first.records, first.next_link
+        out.extend((collection, r) for r in records)
+        while link and not _older_than(records, since):
+            endpoint = Endpoint("GET", collection.path, collection, "deletions, newest first")
+            page = await http.get_page(lambda link=link, c=collection: http.next_link_request(c, link, True), endpoint)
+            records, link = page.records, page.next_link
+            out.extend((collection, r) for r in records)
+    return out
+
+
+def _older_than(records: list[dict[str, Any]], since: str | None) -> bool:
+    """True when the page's last (oldest) deletion is before `since`: no later page can be newer.
+    A page without a readable `deletedDateTime` on its last item is never taken as old enough."""
+    if since is None or not records:
+        return since is not None
+    last = records[-1].get(DELETED_AT) if isinstance(records[-1], dict) else None
+    try:
+        return isinstance(last, str) and parse_time(last) < parse_time(since)
+    except ValueError:
+        return False
+
+
+def _newest(current: str | None, records: Any) -> str | None:
+    best = parse_time(current) if current else None
+    for r in records:
+        value = r.get(DELETED_AT) if isinstance(r, dict) else None
+        if not isinstance(value, str):
+            continue
+        try:
+            when = parse_time(value)
+        except ValueError:
+            continue
+        if best is None or when > best:
+            best = when
+    return format_time(best) if best is not None else None
+
+
+def _minus(when: str | None, seconds: float) -> str | None:
+    return format_time(parse_time(when) - dt.timedelta(seconds=seconds)) if when else None

@@ -237,11 +237,14 @@ class GraphHttp:
         return config
 
     def collection_request(
-        self, collection: Collection, *, filter: str | None = None, advanced: bool = False, top: int = MAX_TOP
-    ) -> RequestInformation:
-        params: dict[str, Any] = {"select": list(collection.select), "top": top}
+        self, collection: Collection, *, filter: str | None = None, advanced: bool = False, top: int = MAX_TOP,
+        orderby: str | None = None, also_select: tuple[str, ...] = (),
+    ) -> RequestInformation:  # fmt: skip
+        params: dict[str, Any] = {"select": [*collection.select, *also_select], "top": top}
         if filter:
             params["filter"] = filter
+        if orderby:
+            params["orderby"] = [orderby]
         headers = None
         if advanced:
             params["count"] = True
@@ -275,6 +278,17 @@ class GraphHttp:
         url = self._templates.get(key)
         if url is None:
             url = self._templates[key] = str(self.collection_request(collection).url)
+        return url
+
+    def newest_deleted_url(self, collection: Collection) -> str:
+        """A recycle bin collection newest deletion first, with `deletedDateTime` (an advanced query)."""
+        key = (collection.name + ":newest", True)
+        url = self._templates.get(key)
+        if url is None:
+            info = self.collection_request(
+                collection, advanced=True, orderby="deletedDateTime desc", also_select=("deletedDateTime",)
+            )
+            url = self._templates[key] = str(info.url)
         return url
 
     def delta_url(self, collection: Collection) -> str:
@@ -462,7 +476,7 @@ class GraphHttp:
     async def read_all(
         self, collection: Collection, on_records: Callable[[list[dict[str, Any]]], None], *,
         filter: str | None = None, advanced: bool = False, first: Page | None = None,
-        max_pages: int | None = None,
+        max_pages: int | None = None, also_select: tuple[str, ...] = (),
     ) -> bool:  # fmt: skip
         """Every page of a collection query, following `@odata.nextLink` verbatim until it ends.
 
@@ -474,7 +488,8 @@ class GraphHttp:
         if page is None:
             endpoint = Endpoint("GET", collection.path, collection, "$filter" if filter else "all")
             page = await self.get_page(
-                lambda: self.collection_request(collection, filter=filter, advanced=advanced), endpoint
+                lambda: self.collection_request(collection, filter=filter, advanced=advanced, also_select=also_select),
+                endpoint,
             )
         while True:
             ahead: asyncio.Future[Page] | None = None
@@ -526,7 +541,7 @@ class GraphHttp:
             for outcome in outcomes:
                 for index, result in outcome:
                     if isinstance(result, Page):
-                        results[index] = Answer(list(result.records), result.next_link is None)
+                        results[index] = Answer(list(result.records), result.next_link is None, result.next_link)
                         if result.next_link:
                             follow.append((index, result))
                         continue
@@ -580,7 +595,9 @@ class GraphHttp:
         """POST one `$batch`; per item either its page or why it must be asked again."""
         requests = []
         for index, query, _ in items:
-            if query.clauses:
+            if query.url:
+                url = query.url
+            elif query.clauses:
                 url = self.filter_url(query.collection, query.filter, query.advanced)
             else:
                 url = self.all_url(query.collection)
@@ -649,6 +666,7 @@ class Answer:
 
     records: list[dict[str, Any]]
     complete: bool
+    next_link: str | None = None  # where the first page said the answer goes on
 
 
 @dataclass

@@ -146,6 +146,7 @@ class Query:
     clauses: tuple[str, ...]
     advanced: bool = False
     max_pages: int | None = None
+    url: str | None = None  # sent as it is instead of one built from the clauses (recycle bin reads)
 
     @property
     def filter(self) -> str:

@@ -94,6 +94,21 @@ class GraphReader:
         answers = await asyncio.gather(self.tenant(), *tasks)
         return answers[0]
 
+    async def scan_pages(self, on_page: Callable[[Collection, list[dict[str, Any]]], None]) -> TenantAnswer:
+        """`scan`, handing over each page's raw records: the caller converts them (`to_object`)
+        wherever it likes, e.g. off the event loop so the next page is asked for at once."""
+
+        def sink(collection: Collection) -> Callable[[list[dict[str, Any]]], None]:
+            def take(records: list[dict[str, Any]]) -> None:
+                self.http.stats.objects += len(records)
+                self.http.progress.page(len(records))
+                on_page(collection, records)
+
+            return take
+
+        answers = await asyncio.gather(self.tenant(), *(self.http.read_all(c, sink(c)) for c in COLLECTIONS))
+        return answers[0]
+
 
 def _objects(http: GraphHttp, pages: Any) -> list[DirectoryObject]:
     out: list[DirectoryObject] = []

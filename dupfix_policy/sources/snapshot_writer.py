@@ -132,12 +132,28 @@ def write_snapshot(
     under its name only when complete (temp file in the same directory + `os.replace`): a
     crashed export never leaves a half snapshot that a later check would trust.
     """
-    kind = format_for_path(path, fmt)
     rows: list[tuple[str, str, str, str]] = []
-    seen_dirs: set[str] = set()
     for obj in objects:
         rows.append((obj.directory, obj.kind, obj.id, object_line(obj)))
-        seen_dirs.add(obj.directory)
+    return write_snapshot_rows(path, rows, tenant, as_of, directories, fmt)
+
+
+def write_snapshot_rows(
+    path: str,
+    rows: list[tuple[str, str, str, str]],
+    tenant: Tenant | None,
+    as_of: str | None,
+    directories: Iterable[str] | None = None,
+    fmt: Format | None = None,
+) -> int:
+    """`write_snapshot` for objects already rendered as `(directory, kind, id, object_line(obj))`.
+
+    Why: a live source can render each page while the next one is on the wire (`graph`
+    `snapshot_rows`), so the export costs little more than the scan; the file is the same.
+    `rows` is sorted in place.
+    """
+    kind = format_for_path(path, fmt)
+    seen_dirs = {row[0] for row in rows} if directories is None else set()
     rows.sort()
     header = header_record(tenant, as_of, seen_dirs if directories is None else directories)
     directory = os.path.dirname(os.path.abspath(path))

@@ -8,8 +8,9 @@ default property set (returned only when `$select`ed), deleted items typed with 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +125,16 @@ class Collection:
         self.records, self.index, self._json = [], {}, {}
         for record in records:
             self.add(record)
+
+    def selectable(self) -> tuple[str, ...]:
+        """What `$select` may name here: deleted items also have `deletedDateTime`."""
+        return (*self.rules.properties, "deletedDateTime") if self.deleted else self.rules.properties
+
+    def ordered_by_deletion(self, positions: list[int], descending: bool) -> list[int]:
+        """`$orderby=deletedDateTime [asc|desc]` (ties by id, so pages never overlap)."""
+        records = self.records
+        return sorted(positions, key=lambda p: (records[p].get("deletedDateTime") or "", records[p]["id"]),
+                      reverse=descending)  # fmt: skip
 
     def projected(self, pos: int, select: tuple[str, ...] | None) -> bytes:
         """One record as JSON bytes with only the selected properties (cached per selection)."""
@@ -246,6 +257,10 @@ class Directory:
             "deletedUsers": Collection("deletedUsers", USER_RULES, True),
             "deletedGroups": Collection("deletedGroups", GROUP_RULES, True),
         }
+        # When a deletion happens (`deletedDateTime`): the wall clock unless a test sets its own.
+        self.clock: Callable[[], str] = lambda: (
+            dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        )
         # For the delta endpoints: every change after construction, as (version, collection, id,
         # record or None, removal reason). Delta tokens older than `delta_floor` get 410 Gone.
         self.version = 0
@@ -293,7 +308,7 @@ class Directory:
             record = graph_record(obj)
             if obj.state == "soft-deleted":
                 drop(live, obj.id, "changed")
-                by_id[bin_name][obj.id] = record
+                by_id[bin_name][obj.id] = dict(record, deletedDateTime=self.clock())
             else:
                 if bin_name in by_id:
                     by_id[bin_name].pop(obj.id, None)
@@ -304,7 +319,7 @@ class Directory:
             record = by_id[live].get(oid)
             drop(live, oid, "changed" if kind != "contact" else "deleted")
             if record is not None and kind != "contact":
-                by_id["deleted" + live[0].upper() + live[1:]][oid] = dict(record, deletedDateTime="2026-11-26T09:00:00Z")
+                by_id["deleted" + live[0].upper() + live[1:]][oid] = dict(record, deletedDateTime=self.clock())
         for kind, oid in purges:
             live = names[kind]
             drop(live, oid, "deleted")
@@ -378,16 +393,18 @@ def graph_record(obj: DirectoryObject) -> dict[str, Any]:
         record["userType"] = (
             "Guest" if "#ext#" in str(record.get("userPrincipalName", "")).lower() else "Member"
         )
-    if obj.state == "soft-deleted":
-        record["deletedDateTime"] = "2026-11-15T09:30:00Z"
+    if obj.state == "soft-deleted":  # spread over the 30 days Entra keeps deletions, the same for the same id
+        seconds = int(obj.id.replace("-", "")[:8] or "0", 16) % (29 * 86400) if obj.id[:1].isalnum() else 0
+        when = dt.datetime(2026, 11, 26, tzinfo=dt.timezone.utc) - dt.timedelta(seconds=seconds)
+        record["deletedDateTime"] = when.isoformat().replace("+00:00", "Z")
     return record
 
 
-def select_of(value: str | None, rules: Rules) -> tuple[str, ...] | None:
+def select_of(value: str | None, rules: Rules, allowed_names: Sequence[str] | None = None) -> tuple[str, ...] | None:
     if value is None:
         return None
     names = tuple(n.strip() for n in value.split(",") if n.strip())
-    allowed = set(rules.properties)
+    allowed = set(rules.properties if allowed_names is None else allowed_names)
     for n in names:
         if n not in allowed:
             raise FilterError(

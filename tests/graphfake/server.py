@@ -30,7 +30,7 @@ from .directory import Directory, page_body, select_of
 from .odata import FilterError, parse_filter
 
 VERSION = "/v1.0"
-KNOWN_PARAMS = {"$filter", "$select", "$top", "$count", "$skiptoken", "$deltatoken"}
+KNOWN_PARAMS = {"$filter", "$select", "$top", "$count", "$skiptoken", "$deltatoken", "$orderby"}
 DELTA_PATHS = {"/users/delta": "users", "/groups/delta": "groups", "/contacts/delta": "contacts"}
 PATHS = {
     "/users": "users",
@@ -228,7 +228,7 @@ class GraphFake:
         if not 1 <= top <= MAX_TOP:
             raise GraphError(400, "Request_UnsupportedQuery",
                              f"Invalid page size specified: '{top}'. Must be between 1 and {MAX_TOP} inclusive.")  # fmt: skip
-        select = select_of(params.get("$select"), collection.rules)
+        select = select_of(params.get("$select"), collection.rules, collection.selectable())
         positions: list[int]
         if "$filter" in params:
             node = parse_filter(params["$filter"])
@@ -238,6 +238,8 @@ class GraphFake:
                 self.stats.filters.append(params["$filter"])
         else:
             positions = list(range(len(collection.records)))
+        if "$orderby" in params:
+            positions = self._ordered(collection, params["$orderby"], positions, advanced and count)
         offset = int(params.get("_offset", 0))
         window = positions[offset : offset + top]
         next_link = None
@@ -247,6 +249,23 @@ class GraphFake:
         context = f"http://127.0.0.1{VERSION}/$metadata#{name}"
         body = page_body(collection, window, select, context, next_link, len(positions) if count else None)
         return 200, {}, body
+
+    @staticmethod
+    def _ordered(collection: Any, orderby: str, positions: list[int], advanced: bool) -> list[int]:
+        """`$orderby` as Graph takes it on directory objects here: only `deletedDateTime` of deleted
+        items, asc or desc, and only as an advanced query (`ConsistencyLevel: eventual` and
+        `$count=true`); anything else is 400 "Sorting not supported for current query"."""
+        prop, _, direction = orderby.strip().partition(" ")
+        direction = direction.strip().lower() or "asc"
+        if not collection.deleted or prop != "deletedDateTime" or direction not in ("asc", "desc"):
+            raise GraphError(400, "Request_UnsupportedQuery", "Sorting not supported for current query.")
+        if not advanced:
+            raise GraphError(
+                400, "Request_UnsupportedQuery",
+                "Sorting not supported for current query. $orderby on deletedDateTime needs "
+                "ConsistencyLevel: eventual and $count=true.",
+            )  # fmt: skip
+        return collection.ordered_by_deletion(positions, direction == "desc")
 
     def _delta(self, path: str, query: str) -> tuple[int, dict[str, str], bytes]:
         """`GET /users/delta` and friends: first every object, then what changed since a token.
