@@ -50,7 +50,7 @@ from generate_tenant import AS_OF, DOMAIN, INITIAL_DOMAIN, Sample, generate_obje
 
 from dupfix_policy.addresses import immutable_id_to_guid  # noqa: E402
 from dupfix_policy.model import DirectoryObject, Quarantined, Tenant  # noqa: E402
-from dupfix_policy.sources.snapshot_writer import write_snapshot  # noqa: E402
+from dupfix_policy.sources.snapshot.writer import write_snapshot  # noqa: E402
 
 DATA = os.path.join(HERE, "data")
 USER_KINDS = ("DUP002", "DUP004", "DUP001", "DUP008", "DUP013", "DUP003")

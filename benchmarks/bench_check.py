@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 
 from dupfix_policy.addresses import claims_of, cross_key, link_keys_of  # noqa: E402
 from dupfix_policy.model import DirectoryObject, Target  # noqa: E402
-from dupfix_policy.sources.snapshot import SnapshotSource  # noqa: E402
+from dupfix_policy.sources.snapshot.source import SnapshotSource  # noqa: E402
 
 DATA = os.path.join(HERE, "data")
 

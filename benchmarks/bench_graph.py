@@ -37,7 +37,7 @@ sys.path.insert(0, HERE)
 from generate_tenant import AS_OF, DOMAIN, INITIAL_DOMAIN, Sample, generate_objects, generate_plan  # noqa: E402
 
 from dupfix_policy.model import Tenant  # noqa: E402
-from dupfix_policy.sources.snapshot_writer import write_snapshot  # noqa: E402
+from dupfix_policy.sources.snapshot.writer import write_snapshot  # noqa: E402
 
 DATA = os.path.join(HERE, "data")
 TOKEN = "bench-token"
@@ -107,7 +107,7 @@ def point_mode(fake: FakeGraph, plan_path: str) -> dict[str, Any]:
     from dupfix_policy.plans.native import load as load_native
     from dupfix_policy.plugins import load_registry
     from dupfix_policy.policy import load_policy
-    from dupfix_policy.sources.graph import GraphSource
+    from dupfix_policy.sources.graph.source import GraphSource
 
     os.environ.update(env_for(fake))
     registry = load_registry()
@@ -158,7 +158,7 @@ def point_mode(fake: FakeGraph, plan_path: str) -> dict[str, Any]:
 
 
 def full_scan(fake: FakeGraph) -> dict[str, Any]:
-    from dupfix_policy.sources.graph import GraphSource
+    from dupfix_policy.sources.graph.source import GraphSource
 
     os.environ.update(env_for(fake))
     # One untimed scan first: the fake serialises each record once and keeps the bytes, as a

@@ -38,7 +38,7 @@ import yaml
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from dupfix_policy.model import DirectoryObject, Quarantined, Tenant
-from dupfix_policy.sources.snapshot_writer import write_snapshot
+from dupfix_policy.sources.snapshot.writer import write_snapshot
 
 DOMAIN = "contoso.com"
 INITIAL_DOMAIN = "contoso.onmicrosoft.com"

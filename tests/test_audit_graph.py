@@ -11,7 +11,7 @@ from graph_support import TENANT, group, user
 from graphfake import Directory
 
 from dupfix_policy import cli
-from dupfix_policy.sources.snapshot_writer import write_snapshot
+from dupfix_policy.sources.snapshot.writer import write_snapshot
 
 pytest_plugins = ["graph_support"]  # the fake Graph fixtures (graph_server, graph)
 

@@ -78,7 +78,7 @@ def test_policy_larger_than_its_cap_is_exit_2(workdir, capsys, monkeypatch) -> N
 
 
 def test_json_snapshot_larger_than_its_cap_is_exit_2_suggesting_json_lines(workdir, capsys, monkeypatch) -> None:
-    from dupfix_policy.sources import snapshot
+    from dupfix_policy.sources.snapshot import source as snapshot
 
     monkeypatch.setattr(snapshot, "MAX_DOCUMENT_BYTES", 1024)
     assert cli.main(["check", "plan.yaml", "--source", f"snapshot:{TENANT}"]) == 2

@@ -19,8 +19,8 @@ from graphfake.server import Fault
 
 from dupfix_policy import cli
 from dupfix_policy.addresses import proxy_key, upn_key
-from dupfix_policy.sources.cache import CacheSource
-from dupfix_policy.sources.snapshot_writer import write_snapshot
+from dupfix_policy.sources.cache.source import CacheSource
+from dupfix_policy.sources.snapshot.writer import write_snapshot
 
 ALICE = user("alice@contoso.com", "SMTP:alice@contoso.com")
 BOB = user("bob@contoso.com", "SMTP:bob@contoso.com", "smtp:rob@contoso.com")

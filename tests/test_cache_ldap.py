@@ -13,7 +13,7 @@ from ldap_fixtures import Ou
 
 from dupfix_policy import cli
 from dupfix_policy.addresses import upn_key
-from dupfix_policy.sources.cache import CacheSource
+from dupfix_policy.sources.cache.source import CacheSource
 
 pytest_plugins = ["ldap_fixtures"]  # the Samba fixtures (samba, ad, ldap_env, ...)
 

@@ -16,11 +16,11 @@ from dupfix_policy import cli
 from dupfix_policy.addresses import all_lookup_keys, proxy_key, upn_key
 from dupfix_policy.errors import EXIT_STATE_UNAVAILABLE, StateUnavailableError, UserInputError
 from dupfix_policy.model import Target
-from dupfix_policy.sources.cache import SCHEMA_VERSION, CacheSource
-from dupfix_policy.sources.cache import create as create_cache
-from dupfix_policy.sources.cache_sync import sync
-from dupfix_policy.sources.snapshot import SnapshotSource
-from dupfix_policy.sources.snapshot_writer import write_snapshot
+from dupfix_policy.sources.cache.source import SCHEMA_VERSION, CacheSource
+from dupfix_policy.sources.cache.source import create as create_cache
+from dupfix_policy.sources.cache.sync import sync
+from dupfix_policy.sources.snapshot.source import SnapshotSource
+from dupfix_policy.sources.snapshot.writer import write_snapshot
 from dupfix_policy.testing import CONTOSO, ad_user, entra_obj, entra_user, synced_pair
 
 SYNCED_AT = "2026-11-26T08:00:00Z"
@@ -222,8 +222,8 @@ def test_a_check_from_the_cache_imports_neither_msgraph_nor_ldap3(cache_file, tm
 
 def test_a_hash_collision_never_adds_an_object_to_a_lookup(tmp_path, snapshot_file, monkeypatch):
     """Every key hashed alike: every object is a candidate, and only the true holders come back."""
-    import dupfix_policy.sources.cache as cache_module
-    import dupfix_policy.sources.cache_sync as sync_module
+    import dupfix_policy.sources.cache.source as cache_module
+    import dupfix_policy.sources.cache.sync as sync_module
 
     monkeypatch.setattr(cache_module, "key_hash", lambda key: 7)
     monkeypatch.setattr(sync_module, "key_hash", lambda key: 7)
@@ -236,7 +236,7 @@ def test_a_hash_collision_never_adds_an_object_to_a_lookup(tmp_path, snapshot_fi
 
 
 def test_a_fill_encoded_by_forked_workers_writes_the_same_rows_as_one_process(tmp_path, snapshot_file, monkeypatch):
-    import dupfix_policy.sources.cache_sync as sync_module
+    import dupfix_policy.sources.cache.sync as sync_module
 
     monkeypatch.setenv("DUPFIX_NOW", SYNCED_AT)
     monkeypatch.setattr(sync_module, "FORK_BATCH", 2)
@@ -254,7 +254,7 @@ def test_a_fill_encoded_by_forked_workers_writes_the_same_rows_as_one_process(tm
 
 def test_a_record_decodes_to_the_object_it_encodes():
     from dupfix_policy.model import DirectoryObject, Quarantined
-    from dupfix_policy.sources.cache import decode_record, encode_record
+    from dupfix_policy.sources.cache.source import decode_record, encode_record
 
     obj = DirectoryObject("9c7a0b1e-3f2d-4c5b-8a69-0123456789ab", "user", "entra", "active",
                           {"userPrincipalName": "zoë@contoso.com", "proxyAddresses": ("SMTP:zoë@contoso.com",),

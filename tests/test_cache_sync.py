@@ -16,9 +16,9 @@ import pytest
 from dupfix_policy import cli
 from dupfix_policy.addresses import upn_key
 from dupfix_policy.errors import EXIT_BAD_INPUT
-from dupfix_policy.sources.cache import CacheSource
-from dupfix_policy.sources.cache_sync import TMP_MARK
-from dupfix_policy.sources.snapshot_writer import write_snapshot
+from dupfix_policy.sources.cache.source import CacheSource
+from dupfix_policy.sources.cache.sync import TMP_MARK
+from dupfix_policy.sources.snapshot.writer import write_snapshot
 from dupfix_policy.testing import CONTOSO, entra_user
 
 BOB = entra_user("bob@contoso.com", proxyAddresses=("SMTP:bob@contoso.com",))
@@ -166,7 +166,7 @@ class _Deltas:
 
 
 def test_an_object_changed_twice_in_one_round_keeps_the_later_version(tmp_path):
-    from dupfix_policy.sources.cache_sync import sync
+    from dupfix_policy.sources.cache.sync import sync
 
     renamed = entra_user("bob@contoso.com", id=BOB.id, proxyAddresses=("SMTP:robert@contoso.com",))
     cache = tmp_path / "state.db"

@@ -189,7 +189,7 @@ def test_gitlab_publishes_the_junit_report_the_command_writes():
 
 
 def test_credential_choices_are_ones_the_graph_source_knows():
-    graph_auth = pytest.importorskip("dupfix_policy.sources.graph_auth")
+    graph_auth = pytest.importorskip("dupfix_policy.sources.graph.auth")
     used = set()
     for template in SCHEMAS:
         used |= set(re.findall(r"DUPFIX_GRAPH_AUTH[:=] ?([a-z-]+)", template.read_text(encoding="utf-8")))

@@ -12,8 +12,8 @@ import pytest
 
 from dupfix_policy import cli
 from dupfix_policy.audit import collect
-from dupfix_policy.sources import snapshot
-from dupfix_policy.sources.snapshot_writer import write_snapshot
+from dupfix_policy.sources.snapshot import source as snapshot
+from dupfix_policy.sources.snapshot.writer import write_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 TENANT = ROOT / "examples" / "tenant.json"

@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dupfix_policy import cli
-from dupfix_policy.sources.cache_sync import sync
-from dupfix_policy.sources.snapshot import SnapshotSource
-from dupfix_policy.sources.snapshot_writer import write_snapshot
+from dupfix_policy.sources.cache.sync import sync
+from dupfix_policy.sources.snapshot.source import SnapshotSource
+from dupfix_policy.sources.snapshot.writer import write_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 FORMATS = ROOT / "examples" / "plans" / "formats"

@@ -12,7 +12,7 @@ import pytest
 from azure import identity
 
 from dupfix_policy.errors import UserInputError
-from dupfix_policy.sources.graph_auth import (
+from dupfix_policy.sources.graph.auth import (
     GITHUB_AUDIENCE,
     Secret,
     TokenProvider,

@@ -123,7 +123,7 @@ def test_a_missing_contact_permission_is_exit_3_naming_it(graph, tmp_path, capsy
 
 
 def test_throttling_waits_are_dupfix_own_and_counted_not_hidden_in_the_sdk(graph):
-    from dupfix_policy.sources.graph import GraphSource
+    from dupfix_policy.sources.graph.source import GraphSource
 
     graph.inject(Fault("/organization", status=429, retry_after=1, where="http"))
     source = GraphSource("graph", graph.url, quiet=True)
@@ -156,7 +156,7 @@ def test_an_answer_with_proxy_addresses_as_a_string_is_exit_3(graph, tmp_path, c
 
 @pytest.mark.parametrize("retry_after", [0, -5])
 def test_retry_after_of_zero_or_less_backs_off_instead_of_asking_again_at_once(graph, tmp_path, monkeypatch, retry_after):
-    from dupfix_policy.sources import graph_http
+    from dupfix_policy.sources.graph import http as graph_http
 
     monkeypatch.setattr(graph_http, "THROTTLE_BACKOFF_S", 1.5)
     with_alice(graph)

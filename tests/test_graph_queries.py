@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from dupfix_policy.addresses import claims_of
-from dupfix_policy.sources.graph_http import retry_after_seconds
-from dupfix_policy.sources.graph_queries import (
+from dupfix_policy.sources.graph.http import retry_after_seconds
+from dupfix_policy.sources.graph.queries import (
     DELETED_USERS,
     GROUPS,
     MAX_CLAUSES,
@@ -132,8 +132,8 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date():
 
 
 def test_the_fast_filter_url_is_exactly_the_url_the_sdk_builds():
-    from dupfix_policy.sources.graph import GraphSource
-    from dupfix_policy.sources.graph_queries import COLLECTIONS
+    from dupfix_policy.sources.graph.queries import COLLECTIONS
+    from dupfix_policy.sources.graph.source import GraphSource
 
     source = GraphSource("graph", "https://graph.microsoft.com/v1.0", quiet=True)
     http, _ = source._run(source._session())  # no request is sent: only the SDK's URL building
@@ -149,7 +149,7 @@ def test_the_fast_filter_url_is_exactly_the_url_the_sdk_builds():
 
 def test_a_next_link_that_leaves_the_endpoint_is_refused():
     from dupfix_policy.errors import StateUnavailableError
-    from dupfix_policy.sources.graph import GraphSource
+    from dupfix_policy.sources.graph.source import GraphSource
 
     source = GraphSource("graph", "https://graph.microsoft.com/v1.0", quiet=True)
     http, _ = source._run(source._session())

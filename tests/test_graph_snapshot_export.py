@@ -12,8 +12,8 @@ from graph_support import TENANT, contact, group, user
 from graphfake import Directory
 
 from dupfix_policy import cli
-from dupfix_policy.sources.graph import GraphSource
-from dupfix_policy.sources.snapshot_writer import write_snapshot
+from dupfix_policy.sources.graph.source import GraphSource
+from dupfix_policy.sources.snapshot.writer import write_snapshot
 
 pytest_plugins = ["graph_support"]  # the fake Graph fixtures (graph_server, graph)
 

@@ -15,9 +15,9 @@ from graphfake import Directory
 
 from dupfix_policy import cli
 from dupfix_policy.model import Target
-from dupfix_policy.sources.graph import GraphSource
-from dupfix_policy.sources.snapshot import SnapshotSource
-from dupfix_policy.sources.snapshot_writer import write_snapshot
+from dupfix_policy.sources.graph.source import GraphSource
+from dupfix_policy.sources.snapshot.source import SnapshotSource
+from dupfix_policy.sources.snapshot.writer import write_snapshot
 
 pytest_plugins = ["graph_support"]  # the fake Graph fixtures (graph_server, graph)
 

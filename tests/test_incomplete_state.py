@@ -9,8 +9,8 @@ import pytest
 
 from dupfix_policy import cli
 from dupfix_policy.errors import StateUnavailableError
-from dupfix_policy.sources.snapshot import SnapshotSource
-from dupfix_policy.sources.snapshot_writer import write_snapshot
+from dupfix_policy.sources.snapshot.source import SnapshotSource
+from dupfix_policy.sources.snapshot.writer import write_snapshot
 from dupfix_policy.testing import entra_user
 
 PLAN = "version: 1\nchanges:\n  - {op: create, kind: user, set: {userPrincipalName: quinn@contoso.com}}\n"
@@ -99,7 +99,7 @@ SYNCED_AT = "2026-11-26T08:00:00Z"
 def cache_file(workdir, monkeypatch) -> Path:
     import io
 
-    from dupfix_policy.sources.cache_sync import sync
+    from dupfix_policy.sources.cache.sync import sync
 
     monkeypatch.setenv("DUPFIX_NOW", SYNCED_AT)
     snapshot = workdir / "t.jsonl"

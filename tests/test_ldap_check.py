@@ -12,7 +12,7 @@ from ldap_fixtures import Ou, Samba
 
 from dupfix_policy import cli
 from dupfix_policy.addresses import guid_to_immutable_id
-from dupfix_policy.sources.snapshot import SnapshotSource
+from dupfix_policy.sources.snapshot.source import SnapshotSource
 
 pytest_plugins = ["ldap_fixtures"]  # the Samba fixtures (samba, ad, ad_exchange, ldap_env, ...)
 

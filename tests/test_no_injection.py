@@ -98,7 +98,7 @@ def test_command_line_report_path_may_point_anywhere(workdir, tmp_path_factory) 
 
 
 def test_audit_text_report_escapes_hostile_directory_values(workdir, capsys) -> None:
-    from dupfix_policy.sources.snapshot_writer import write_snapshot
+    from dupfix_policy.sources.snapshot.writer import write_snapshot
     from dupfix_policy.testing import entra_user
 
     hostile = "x\n::error::pwned ##vso[task.complete]"
@@ -114,7 +114,7 @@ def test_audit_text_report_escapes_hostile_directory_values(workdir, capsys) -> 
 
 
 def test_whois_text_escapes_hostile_directory_values(workdir, capsys) -> None:
-    from dupfix_policy.sources.snapshot_writer import write_snapshot
+    from dupfix_policy.sources.snapshot.writer import write_snapshot
     from dupfix_policy.testing import entra_user
 
     hostile = "x\n::error::pwned ##vso[task.complete]"

@@ -35,8 +35,8 @@ from dupfix_policy.errors import EXIT_BAD_INPUT, UserInputError
 from dupfix_policy.model import DirectoryObject, Quarantined, Target, Tenant
 from dupfix_policy.schemas import load_schema
 from dupfix_policy.sources import none as none_source
-from dupfix_policy.sources import snapshot
-from dupfix_policy.sources.snapshot import KNOWN_NAMESPACES, SnapshotSource, _object_problem
+from dupfix_policy.sources.snapshot import source as snapshot
+from dupfix_policy.sources.snapshot.source import KNOWN_NAMESPACES, SnapshotSource, _object_problem
 
 # Declares its directories: otherwise finding out which directories are present makes lines
 # candidates of their own, which would hide a prefilter that drops holders.
@@ -205,7 +205,7 @@ def test_entra_only_snapshot_covers_only_entra(tmp_path: Path) -> None:
 
 
 def test_json_document_layout_written_one_object_per_line_is_streamed(tmp_path: Path) -> None:
-    from dupfix_policy.sources.snapshot_writer import write_snapshot
+    from dupfix_policy.sources.snapshot.writer import write_snapshot
 
     path = str(tmp_path / "tenant.json")
     objects = [
@@ -798,7 +798,9 @@ def test_attribute_given_twice_in_different_case_is_rejected() -> None:
 
 def test_snapshot_plugin_provides_the_snapshot_scheme(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "t.jsonl", [user("u1", "a@contoso.com")])
-    (factory,) = snapshot.dupfix_sources()
+    from dupfix_policy.sources import snapshot as snapshot_plugin
+
+    (factory,) = snapshot_plugin.dupfix_sources()
 
     src = factory.create(f"snapshot:{path}", {})
 

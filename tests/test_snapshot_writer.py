@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from dupfix_policy.model import DirectoryObject, Quarantined, Tenant
-from dupfix_policy.sources.snapshot import SnapshotSource
-from dupfix_policy.sources.snapshot_writer import format_for_path, write_snapshot
+from dupfix_policy.sources.snapshot.source import SnapshotSource
+from dupfix_policy.sources.snapshot.writer import format_for_path, write_snapshot
 
 TENANT = Tenant("contoso.onmicrosoft.com", ("contoso.com", "fabrikam.com"))
 BOB_GUID = "9c7a0b1e-3f2d-4c5b-8a69-0123456789ab"

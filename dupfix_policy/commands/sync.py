@@ -12,8 +12,8 @@ from ..safetext import say
 
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
-    """Fill or refresh the state cache (sources/cache_sync.py); without --source, its own sources."""
-    from ..sources.cache_sync import cached_specs, sync
+    """Fill or refresh the state cache (sources/cache/sync.py); without --source, its own sources."""
+    from ..sources.cache.sync import cached_specs, sync
 
     settings = resolve(args)
     if not settings.cache:

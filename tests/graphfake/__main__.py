@@ -12,7 +12,7 @@ import contextlib
 import sys
 
 from dupfix_policy.model import Tenant
-from dupfix_policy.sources.snapshot import SnapshotSource
+from dupfix_policy.sources.snapshot.source import SnapshotSource
 
 from .directory import Directory
 from .server import GraphFake

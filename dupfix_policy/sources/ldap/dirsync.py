@@ -60,7 +60,7 @@ def _changes_since(conn: Any, root: str, cookie: bytes | None, watched: list[str
 
 
 def delta(source: LdapSource, state: str | None) -> tuple[list[tuple[Any, ...]], str | None]:
-    """`delta(state)` of the cache protocol for an LDAP source (see cache_sync)."""
+    """`delta(state)` of the cache protocol for an LDAP source (see cache.sync)."""
     from ldap3.core.exceptions import LDAPException
 
     from ...errors import DeltaExpired

@@ -251,8 +251,8 @@ class LdapSource:
         )
 
     def delta(self, state: str | None) -> tuple[list[tuple[Any, ...]], str | None]:
-        """For the state cache (cache_sync): what changed since `state` (a DirSync cookie), or
-        everything; without the "Replicating Directory Changes" right, full scans (ldap_dirsync)."""
+        """For the state cache (cache.sync): what changed since `state` (a DirSync cookie), or
+        everything; without the "Replicating Directory Changes" right, full scans (ldap.dirsync)."""
         from .dirsync import delta
 
         return delta(self, state)

@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import StateUnavailableError
-from ..model import DirectoryObject, Tenant
-from .graph_http import AccessDenied, Answer, Endpoint, GraphHttp
-from .graph_queries import (
+from ...errors import StateUnavailableError
+from ...model import DirectoryObject, Tenant
+from .http import AccessDenied, Answer, Endpoint, GraphHttp
+from .queries import (
     COLLECTIONS,
     QUARANTINE_COLLECTIONS,
     QUARANTINE_FILTER,

@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 
 from kiota_abstractions.authentication import AccessTokenProvider, AllowedHostsValidator
 
-from ..errors import StateUnavailableError, UserInputError
+from ...errors import StateUnavailableError, UserInputError
 
 AUTH_ENV = "DUPFIX_GRAPH_AUTH"
 TOKEN_ENV = "DUPFIX_GRAPH_TOKEN"
@@ -247,7 +247,7 @@ class TokenProvider(AccessTokenProvider):
     """kiota's token hook over an azure-identity credential or a ready token, for one host only.
 
     Only the Graph endpoint's host gets the token: a nextLink pointing anywhere else would get
-    none (and `graph_http` refuses to follow it anyway).
+    none (and `graph.http` refuses to follow it anyway).
     """
 
     def __init__(self, choice: CredentialChoice, base_url: str):

@@ -10,7 +10,7 @@ Two ways to write, both atomic:
 - **Incremental** (a source with a `delta(state)` method and a stored, recent delta state): the
   changes of every source are applied in one SQLite transaction; killed midway, the journal is
   rolled back by the next opener and the previous state stays whole. Sources without `delta`
-  (snapshots) are rescanned inside the same transaction. Graph: graph_delta.py; AD: ldap_dirsync.py.
+  (snapshots) are rescanned inside the same transaction. Graph: graph/delta.py; AD: ldap/dirsync.py.
 
 The optional source protocol: `delta(state: str | None) -> (changes, new_state)`, `changes` an
 iterable of `("upsert", DirectoryObject)` and `("remove", directory, id)`; `state=None` means
@@ -32,12 +32,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from .. import errors
-from ..addresses import ID, all_lookup_keys
-from ..errors import UserInputError
-from ..interfaces import DeltaNotes, DeltaSource, StateSource
-from ..model import DIRECTORIES, DirectoryObject, Location
-from .cache import (
+from ... import errors
+from ...addresses import ID, all_lookup_keys
+from ...errors import UserInputError
+from ...interfaces import DeltaNotes, DeltaSource, StateSource
+from ...model import DIRECTORIES, DirectoryObject, Location
+from .source import (
     SCHEMA,
     SCHEMA_VERSION,
     CachedSource,

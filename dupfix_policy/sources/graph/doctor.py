@@ -12,14 +12,14 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DupfixError, StateUnavailableError
-from ..interfaces import DoctorLine
-from .graph_auth import choose_credential
-from .graph_http import Endpoint
-from .graph_queries import ALL_PERMISSION, COLLECTIONS, Collection, permission_hint
+from ...errors import DupfixError, StateUnavailableError
+from ...interfaces import DoctorLine
+from .auth import choose_credential
+from .http import Endpoint
+from .queries import ALL_PERMISSION, COLLECTIONS, Collection, permission_hint
 
 if TYPE_CHECKING:
-    from .graph import GraphSource
+    from .source import GraphSource
 
 
 def token_roles(token: str) -> list[str] | None:

@@ -8,7 +8,7 @@ snapshots never pay for them).
 `GraphSource` is the synchronous face the engine sees. It owns one event loop and one Graph
 session, and remembers every answer of the run: the engine asks `lookup` several times (twins,
 the targets' own keys), and a key asked once is never asked again. What it reads, and how, is
-in `graph_queries` (which clauses), `graph_http` (batching, retries, budget) and `graph_reader`.
+in `graph.queries` (which clauses), `graph.http` (batching, retries, budget) and `graph.reader`.
 """
 
 from __future__ import annotations
@@ -21,17 +21,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from ..addresses import all_lookup_keys, target_key
-from ..errors import StateUnavailableError, UserInputError
-from ..hookspecs import hookimpl
-from ..interfaces import DoctorLine, SourceFactory
-from ..model import DirectoryObject, SourceInfo, Target, Tenant
+from ...addresses import all_lookup_keys, target_key
+from ...errors import StateUnavailableError, UserInputError
+from ...interfaces import DoctorLine
+from ...model import DirectoryObject, SourceInfo, Target, Tenant
 
 if TYPE_CHECKING:
     import asyncio
 
-    from .graph_http import GraphHttp
-    from .graph_reader import GraphReader
+    from .http import GraphHttp
+    from .reader import GraphReader
 
 SCHEME = "graph"
 DEFAULT_URL = "https://graph.microsoft.com/v1.0"
@@ -43,7 +42,7 @@ log = logging.getLogger("dupfix.graph")
 
 
 class _DebugHandler(logging.StreamHandler):
-    """--debug: Graph requests on stderr (already redacted by graph_http)."""
+    """--debug: Graph requests on stderr (already redacted by graph.http)."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
@@ -130,7 +129,7 @@ class GraphSource:
         return self._http.stats if self._http is not None else None
 
     def lookup(self, keys: Iterable[str], targets: Sequence[Target]) -> list[DirectoryObject]:
-        from .graph_queries import plan_queries
+        from .queries import plan_queries
 
         if not self._primed:
             self._run(self._prime())
@@ -162,14 +161,14 @@ class GraphSource:
         Why: the scan is a chain of pages per collection (each page names the next), so its
         pace is set by how soon the next page is asked for. Pages are converted and rendered on
         a worker thread while the event loop only receives pages and asks for the next ones; the
-        lines are `snapshot_writer.object_line(graph_queries.to_object(record))`, exactly what
+        lines are `snapshot.writer.object_line(graph.queries.to_object(record))`, exactly what
         `scan` followed by `write_snapshot` gives, so the file is the same.
         """
         import gc
         from concurrent.futures import Future, ThreadPoolExecutor
 
-        from .graph_queries import Collection, MalformedAnswer, to_object
-        from .snapshot_writer import object_line
+        from ..snapshot.writer import object_line
+        from .queries import Collection, MalformedAnswer, to_object
 
         def render(collection: Collection, records: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
             out = []
@@ -194,12 +193,12 @@ class GraphSource:
         return rows
 
     def delta(self, state: str | None) -> tuple[list[tuple[Any, ...]], str]:
-        """For the state cache (cache_sync): what changed since `state` (None: everything), and the
-        new state (the delta links). A link Graph forgot raises cache_sync.DeltaExpired."""
+        """For the state cache (cache.sync): what changed since `state` (None: everything), and the
+        new state (the delta links). A link Graph forgot raises errors.DeltaExpired."""
         import json
 
-        from .cache_sync import DeltaExpired
-        from .graph_http import DeltaGone
+        from ..cache.sync import DeltaExpired
+        from .http import DeltaGone
 
         links = json.loads(state) if state else {}
         try:
@@ -220,8 +219,8 @@ class GraphSource:
         return [self._delta_cost] if self._delta_cost else []
 
     async def _delta(self, links: dict[str, str]) -> Any:
-        from .cache import utc_now
-        from .graph_delta import read_delta
+        from ..cache.source import utc_now
+        from .delta import read_delta
 
         http, reader = await self._session()
         try:  # the tenant's domains alone: the cache needs them, not the per-run look-ups of _prime
@@ -270,7 +269,7 @@ class GraphSource:
         return notes
 
     def diagnose(self) -> list[DoctorLine]:
-        from .graph_doctor import diagnose
+        from .doctor import diagnose
 
         return self._run(diagnose(self))
 
@@ -285,10 +284,10 @@ class GraphSource:
 
     async def _session(self) -> tuple[GraphHttp, GraphReader]:
         if self._http is None or self._reader is None:
-            from .graph_auth import choose_credential
-            from .graph_http import DEFAULT_CONCURRENCY, GraphHttp
-            from .graph_progress import Progress
-            from .graph_reader import GraphReader
+            from .auth import choose_credential
+            from .http import DEFAULT_CONCURRENCY, GraphHttp
+            from .progress import Progress
+            from .reader import GraphReader
 
             self._http = GraphHttp(
                 self.url,
@@ -362,8 +361,8 @@ BIN_AGE_ENV = "DUPFIX_RECYCLE_BIN_MAX_AGE"
 def bin_full_age() -> float:
     """How old the last whole read of the recycle bin may get before a sync reads it whole again
     (seconds; DUPFIX_RECYCLE_BIN_MAX_AGE as 90m, 24h, 7d; default 7 days). It bounds how long a
-    purge can go unseen by the cache (graph_delta)."""
-    from .graph_delta import BIN_FULL_AGE_S
+    purge can go unseen by the cache (graph.delta)."""
+    from .delta import BIN_FULL_AGE_S
 
     value = os.environ.get(BIN_AGE_ENV, "").strip()
     if not value:
@@ -404,7 +403,7 @@ def create(spec: str, options: Mapping[str, Any]) -> GraphSource:
             field="--source",
             hint="write just `graph`; the endpoint comes from --graph-url or DUPFIX_GRAPH_URL",
         )
-    from ..extras import require
+    from ...extras import require
 
     require("graph", "graph")
     timeout = options.get("timeout")
@@ -417,12 +416,3 @@ def create(spec: str, options: Mapping[str, Any]) -> GraphSource:
     )
 
 
-@hookimpl
-def dupfix_sources() -> list[SourceFactory]:
-    return [
-        SourceFactory(
-            scheme=SCHEME,
-            create=create,
-            description="live Entra ID through Microsoft Graph (msgraph-sdk + azure-identity)",
-        )
-    ]

@@ -3,7 +3,7 @@
 
 The first round (no links) lists every object and ends in one `@odata.deltaLink` per collection;
 later rounds follow those links and get only what changed, removed objects as
-`{"id": …, "@removed": {…}}`. A link Graph no longer knows is `410 Gone` (`graph_http.DeltaGone`),
+`{"id": …, "@removed": {…}}`. A link Graph no longer knows is `410 Gone` (`graph.http.DeltaGone`),
 which the sync turns into a full resync.
 
 Soft-deleted users and groups are in no delta (a deleted user shows as `@removed`, reason
@@ -18,7 +18,7 @@ DUPFIX_RECYCLE_BIN_MAX_AGE). A stale soft-deleted holder can only add findings (
 never hide one (docs/semantics.md "State cache freshness"). Whenever the delta reports an object
 soft-deleted that the ordered listing does not show yet, the bin is read whole at once.
 
-Changes are what `cache_sync` applies: `("upsert", obj)`, `("remove", "entra", id)`,
+Changes are what `cache.sync` applies: `("upsert", obj)`, `("remove", "entra", id)`,
 `("merge-state", "soft-deleted", objects)` (recent deletions: added or rewritten, nothing removed)
 and `("replace-state", "soft-deleted", objects)`: the bin's whole content, which replaces every
 cached soft-deleted object of this source (the cache rewrites only those that differ).
@@ -32,10 +32,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import StateUnavailableError
-from .cache import format_time, parse_time
-from .graph_http import Endpoint, GraphHttp
-from .graph_queries import (
+from ...errors import StateUnavailableError
+from ..cache.source import format_time, parse_time
+from .http import Endpoint, GraphHttp
+from .queries import (
     CONTACTS,
     GROUPS,
     RECYCLE_BIN,

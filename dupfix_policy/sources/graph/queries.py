@@ -1,6 +1,6 @@
 """What to ask Microsoft Graph for a set of claim keys, and how to read what it answers.
 
-Pure functions, no I/O: the network layer (`graph_http`) sends what this module plans, so the
+Pure functions, no I/O: the network layer (`graph.http`) sends what this module plans, so the
 rules that decide *which* objects can hold a key are testable with literals.
 
 Why the queries look the way they do (docs/semantics.md "Quarantined values", "What Graph charges for" and "The Graph source"):
@@ -10,7 +10,7 @@ Why the queries look the way they do (docs/semantics.md "Quarantined values", "W
   attribute that can hold it ("about a dozen" for an SMTP address: `mail` and `proxyAddresses`
   in five collections).
 - Graph allows at most 15 `or`-joined clauses per `$filter` and 20 requests per `$batch`, so
-  clauses are grouped by collection and packed 15 to a request; `graph_http` packs 20 requests
+  clauses are grouped by collection and packed 15 to a request; `graph.http` packs 20 requests
   to a round trip.
 - `onPremisesImmutableId eq` and `endswith(...)` work only as *advanced queries*
   (`ConsistencyLevel: eventual` + `$count=true`), so such clauses travel in requests of their own.
@@ -29,8 +29,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import addresses
-from ..model import DirectoryObject, Quarantined
+from ... import addresses
+from ...model import DirectoryObject, Quarantined
 
 MAX_CLAUSES = 15  # Graph: "Too many child clauses ... Max allowed: 15"
 MAX_BATCH = 20  # Graph: at most 20 requests in one JSON $batch

@@ -85,8 +85,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from .. import addresses
-from ..addresses import (
+from ... import addresses
+from ...addresses import (
     ad_fold,
     all_lookup_keys,
     fold,
@@ -95,10 +95,8 @@ from ..addresses import (
     target_key,
     upn_key,
 )
-from ..errors import StateUnavailableError, UserInputError
-from ..hookspecs import hookimpl
-from ..interfaces import SourceFactory
-from ..model import (
+from ...errors import StateUnavailableError, UserInputError
+from ...model import (
     DIRECTORIES,
     KINDS,
     DirectoryObject,
@@ -110,7 +108,7 @@ from ..model import (
     Tenant,
     canonical_attribute,
 )
-from .snapshot_writer import END_FLAG, END_KEY, JSONL_EXTENSIONS, SNAPSHOT_VERSION
+from .writer import END_FLAG, END_KEY, JSONL_EXTENSIONS, SNAPSHOT_VERSION
 
 SCHEME = "snapshot"
 STATES: tuple[str, ...] = ("active", "soft-deleted")
@@ -364,7 +362,7 @@ class _Matcher:
 
 @cache
 def _schema() -> dict[str, Any]:
-    from ..schemas import load_schema
+    from ...schemas import load_schema
 
     return load_schema("snapshot")
 
@@ -1182,12 +1180,3 @@ def create(spec: str, options: Mapping[str, Any]) -> SnapshotSource:
     )
 
 
-@hookimpl
-def dupfix_sources() -> list[SourceFactory]:
-    return [
-        SourceFactory(
-            scheme=SCHEME,
-            create=create,
-            description="directory state from a snapshot file (JSON, or JSON Lines for large tenants)",
-        )
-    ]

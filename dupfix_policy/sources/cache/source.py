@@ -2,7 +2,7 @@
 
 Why a cache: a pre-commit hook must answer in well under a second, and re-reading a large tenant
 on every pull request wastes minutes and Graph throttling budget. `dupfix sync` fills the file
-(`cache_sync`); this module is the file's layout and its read side.
+(`cache.sync`); this module is the file's layout and its read side.
 
 Layout (schema version `SCHEMA_VERSION`, also in `PRAGMA user_version`):
 
@@ -42,11 +42,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..addresses import all_lookup_keys, target_key
-from ..errors import StateUnavailableError, UserInputError
-from ..hookspecs import hookimpl
-from ..interfaces import SourceFactory
-from ..model import (
+from ...addresses import all_lookup_keys, target_key
+from ...errors import StateUnavailableError, UserInputError
+from ...model import (
     DIRECTORIES,
     DirectoryObject,
     Location,
@@ -419,18 +417,9 @@ def create(spec: str, options: Mapping[str, Any]) -> CacheSource:
     max_age = options.get("max_age")
     max_age_s = DEFAULT_MAX_AGE_S if max_age is None else float(max_age)
     if options.get("refresh"):
-        from .cache_sync import refresh_cache
+        from .sync import refresh_cache
 
         refresh_cache(path, options)
     return CacheSource(path, spec, max_age_s=max_age_s)
 
 
-@hookimpl
-def dupfix_sources() -> list[SourceFactory]:
-    return [
-        SourceFactory(
-            scheme=SCHEME,
-            create=create,
-            description="directory state from a local cache file filled by `dupfix sync` (SQLite)",
-        )
-    ]

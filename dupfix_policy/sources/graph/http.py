@@ -42,10 +42,10 @@ from kiota_http.middleware.options import ResponseHandlerOption
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph_core import GraphClientFactory
 
-from ..errors import StateUnavailableError
-from .graph_auth import CredentialChoice, TokenProvider, redact
-from .graph_progress import Progress
-from .graph_queries import (
+from ...errors import StateUnavailableError
+from .auth import CredentialChoice, TokenProvider, redact
+from .progress import Progress
+from .queries import (
     MAX_BATCH,
     MAX_TOP,
     Collection,
@@ -83,7 +83,7 @@ class AccessDenied(StateUnavailableError):
 
 
 class DeltaGone(StateUnavailableError):
-    """410 Gone on a `/delta` link: Graph no longer keeps that sync state; start over (cache_sync)."""
+    """410 Gone on a `/delta` link: Graph no longer keeps that sync state; start over (cache.sync)."""
 
 
 @dataclass

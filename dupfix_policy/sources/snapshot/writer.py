@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from ..model import DIRECTORIES, DirectoryObject, Tenant
+from ...model import DIRECTORIES, DirectoryObject, Tenant
 
 SNAPSHOT_VERSION = 1
 JSONL_EXTENSIONS: tuple[str, ...] = (".jsonl", ".ndjson")
