@@ -27,6 +27,8 @@ echo "== ruff"
 "$VENV/bin/ruff" check dupfix_policy tests benchmarks examples
 echo "== import-linter (the layers in pyproject.toml)"
 "$VENV/bin/lint-imports" --no-cache
+echo "== mypy"
+"$VENV/bin/mypy"
 if [ -z "${DUPFIX_TEST_LDAP_URL:-}" ]; then
   echo "== Samba AD DCs (LDAP tests)"
   DUPFIX_SAMBA_DIR="$(mktemp -d /tmp/dupfix-samba.XXXXXX)"

@@ -357,7 +357,8 @@ class CacheSource:
         dirs = self.directories
         origin = "+".join(d for d in DIRECTORIES if d in dirs) or "none"
         stamps = [s.as_of for s in self.sources]
-        oldest = min(stamps) if stamps and all(stamps) else None  # one unknown: unknown, never guessed
+        known = [s for s in stamps if s is not None]
+        oldest = min(known) if stamps and len(known) == len(stamps) else None  # one unknown: unknown, never guessed
         return SourceInfo(self.spec, origin, oldest)
 
     def report_notes(self, covered: frozenset[str]) -> list[str]:

@@ -224,8 +224,8 @@ def choose_credential(env: Mapping[str, str] | None = None) -> CredentialChoice:
                 system_access_token=access,
             )
         if name == "managed-identity":
-            client = env.get("AZURE_CLIENT_ID") or None
-            return identity.ManagedIdentityCredential(client_id=client)
+            managed_client: str | None = env.get("AZURE_CLIENT_ID") or None
+            return identity.ManagedIdentityCredential(client_id=managed_client)
         return identity.AzureCliCredential()
 
     return CredentialChoice(name, description, make)

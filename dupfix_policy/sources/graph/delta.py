@@ -70,7 +70,7 @@ async def _follow(http: GraphHttp, collection: Collection, link: str | None) -> 
     endpoint = Endpoint("GET", collection.path + "/delta", collection, "delta")
     records: list[dict[str, Any]] = []
     while True:
-        page = await http.get_page(lambda url=url: http.next_link_request(collection, url), endpoint)
+        page = await http.get_page(lambda url=url: http.next_link_request(collection, url), endpoint)  # type: ignore[misc]
         records.extend(page.records)
         if page.next_link:
             url = page.next_link
@@ -125,7 +125,7 @@ async def read_delta(
         if whole is not None:
             binned: list[tuple[Collection, list[dict[str, Any]]]] = []
             await asyncio.gather(*(
-                http.read_all(c, lambda records, c=c: binned.append((c, records)), also_select=(DELETED_AT,))
+                http.read_all(c, lambda records, c=c: binned.append((c, records)), also_select=(DELETED_AT,))  # type: ignore[misc]
                 for c in RECYCLE_BIN
             ))  # fmt: skip
             deleted = [to_object(record, collection) for collection, records in binned for record in records]
@@ -175,7 +175,7 @@ async def _recent_deletions(http: GraphHttp, since: str | None) -> list[tuple[Co
         out.extend((collection, r) for r in records)
         while link and not _older_than(records, since):
             endpoint = Endpoint("GET", collection.path, collection, "deletions, newest first")
-            page = await http.get_page(lambda link=link, c=collection: http.next_link_request(c, link, True), endpoint)
+            page = await http.get_page(lambda link=link, c=collection: http.next_link_request(c, link, True), endpoint)  # type: ignore[misc]
             records, link = page.records, page.next_link
             out.extend((collection, r) for r in records)
     return out

@@ -503,7 +503,7 @@ class GraphHttp:
                 endpoint = Endpoint("GET", collection.path, collection, "next page")
                 ahead = asyncio.ensure_future(
                     self.get_page(
-                        lambda link=link: self.next_link_request(collection, link, advanced), endpoint
+                        lambda link=link: self.next_link_request(collection, link, advanced), endpoint  # type: ignore[misc]
                     )
                 )
                 await asyncio.sleep(0)  # let it reach the socket
@@ -644,7 +644,7 @@ class GraphHttp:
             if 200 <= status < 300:
                 try:
                     out.append(
-                        (index, parse_page(item.get("body") if isinstance(item.get("body"), dict) else b""))
+                        (index, parse_page(item["body"] if isinstance(item.get("body"), dict) else b""))
                     )
                 except MalformedAnswer as exc:
                     out.append((index, _Retry(f"a $batch item was unreadable: {exc}", 0, False)))

@@ -69,7 +69,7 @@ class Collection:
     @property
     def attributes(self) -> frozenset[str]:
         """The selected properties that become `DirectoryObject` attributes."""
-        return _ATTRIBUTES[self.select]
+        return _ATTRIBUTES[self.select]  # type: ignore[index]  # select is one of the two tuples
 
     @property
     def odata_type(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ...errors import StateUnavailableError
 from ...model import DirectoryObject, Tenant
@@ -92,7 +92,7 @@ class GraphReader:
 
         tasks = [self.http.read_all(c, sink(c)) for c in COLLECTIONS]
         answers = await asyncio.gather(self.tenant(), *tasks)
-        return answers[0]
+        return cast(TenantAnswer, answers[0])
 
     async def scan_pages(self, on_page: Callable[[Collection, list[dict[str, Any]]], None]) -> TenantAnswer:
         """`scan`, handing over each page's raw records: the caller converts them (`to_object`)
@@ -107,7 +107,7 @@ class GraphReader:
             return take
 
         answers = await asyncio.gather(self.tenant(), *(self.http.read_all(c, sink(c)) for c in COLLECTIONS))
-        return answers[0]
+        return cast(TenantAnswer, answers[0])
 
 
 def _objects(http: GraphHttp, pages: Any) -> list[DirectoryObject]:

@@ -949,7 +949,7 @@ class SnapshotSource:
                     p1 = translated.find(b" ", pos, line_end)
                     p1 = line_end if p1 < 0 else p1
                     offset = block_offset + p0
-                    if matcher.piece_hits(block[p0:p1], lambda raw, at=offset: self._decode_string(raw, at)):
+                    if matcher.piece_hits(block[p0:p1], lambda raw, at=offset: self._decode_string(raw, at)):  # type: ignore[misc]
                         out.add(line_start)
                     else:
                         resume = p1 + 1
