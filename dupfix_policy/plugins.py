@@ -25,11 +25,7 @@ GROUP = "dupfix_policy"
 # The built-ins, registered by direct import: one source of truth, and no entry-point metadata scan
 # needed to find them.
 DEFAULT_PLUGINS: dict[str, str] = {
-    "native_plans": "dupfix_policy.plans.native",
-    "entra_csv_plans": "dupfix_policy.plans.entra_csv",
-    "onprem_csv_plans": "dupfix_policy.plans.onprem_csv",
-    "ldif_plans": "dupfix_policy.plans.ldif",
-    "terraform_plans": "dupfix_policy.plans.terraform",
+    "plans": "dupfix_policy.plans",
     "snapshot_source": "dupfix_policy.sources.snapshot",
     "none_source": "dupfix_policy.sources.none",
     "graph_source": "dupfix_policy.sources.graph",

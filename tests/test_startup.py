@@ -22,6 +22,8 @@ NOT_FOR_A_PLAN_ONLY_CHECK = {
     "sqlite3", "dupfix_policy.sources.cache.source",  # the `cache:` source
     "dupfix_policy.sources.snapshot.source", "dupfix_policy.sources.graph.source",
     "xml.etree.ElementTree", "dupfix_policy.reporters.sarif_report",  # reports nobody asked for
+    "dupfix_policy.plans.terraform", "dupfix_policy.plans.ldif",  # formats no file of the check can be
+    "dupfix_policy.plans.entra_csv", "dupfix_policy.plans.onprem_csv",
 }  # fmt: skip
 
 

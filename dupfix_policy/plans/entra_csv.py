@@ -25,15 +25,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import UserInputError
-from ..hookspecs import hookimpl
-from ..interfaces import PlanFormat
 from ..model import Change, Location, Plan, Target, canonical_attribute
-from . import suppression
+from . import extensions, suppression
 from ._csv import Cell, Record, cell_location, check_width, csv_settings, put_cell, read_table
 from ._text import decode_text, head_text, lines_of, read_bytes
 
 NAME = "entra-csv"
-EXTENSIONS = (".csv", ".txt", ".tsv")
+EXTENSIONS = extensions(NAME)
 _TOKEN = re.compile(r"\[\s*([A-Za-z][A-Za-z0-9_]*)\s*\]")
 _VERSION = re.compile(r'^\s*"?\s*version\s*:\s*v?(\d+)((?:\.\d+)*)\s*"?\s*[,;\t|]*\s*$', re.IGNORECASE)
 # The examples row every downloaded template carries as its third row ("Example: Chris Green", ...):
@@ -278,17 +276,3 @@ class _RowBuilder:
             location=cell_location(self.path, cell),
             hint="Yes blocks sign-in (accountEnabled false); No lets the user sign in",
         )
-
-
-FORMAT = PlanFormat(
-    name=NAME,
-    detect=detect,
-    load=load,
-    description="Entra admin center bulk create / invite / delete / restore CSV templates (version:v1.0)",
-    file_patterns=("*.csv", "*.txt"),
-)
-
-
-@hookimpl
-def dupfix_plan_formats() -> list[PlanFormat]:
-    return [FORMAT]

@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UserInputError
-from ..hookspecs import hookimpl
-from ..interfaces import PlanFormat
 from ..model import (
     JUDGED_ATTRIBUTES,
     KNOWN_ATTRIBUTES,
@@ -615,17 +613,3 @@ class _Edits:
             location=reader.at(line),
             hint="keep one value line in the block",
         )
-
-
-FORMAT = PlanFormat(
-    name=NAME,
-    detect=detect,
-    load=load,
-    description="LDIF change records (RFC 2849) as ldifde writes them: add, modify, delete, moddn",
-    file_patterns=("*.ldf", "*.ldif"),
-)
-
-
-@hookimpl
-def dupfix_plan_formats() -> list[PlanFormat]:
-    return [FORMAT]

@@ -21,8 +21,6 @@ from typing import Any
 
 from ..documents import Document, Pointer, field_path, load_document, validate
 from ..errors import UserInputError
-from ..hookspecs import hookimpl
-from ..interfaces import PlanFormat
 from ..model import (
     JUDGED_ATTRIBUTES,
     KNOWN_ATTRIBUTES,
@@ -35,8 +33,9 @@ from ..model import (
     canonical_attribute,
 )
 from ..schemas import load_schema
+from . import extensions
 
-EXTENSIONS = (".yaml", ".yml", ".json")
+EXTENSIONS = extensions("native")
 CONFIG_NAMES = frozenset({".dupfix.yaml", ".dupfix.yml"})
 # Attributes people write as yes/no: YAML 1.1 habits are honoured here, and only here.
 BOOLEAN_ATTRIBUTES = frozenset({"mailEnabled", "securityEnabled", "accountEnabled"})
@@ -322,17 +321,3 @@ def near_miss(name: str) -> str | None:
 
 def _bool(value: bool) -> str:
     return "true" if value else "false"
-
-
-FORMAT = PlanFormat(
-    name="native",
-    detect=detect,
-    load=load,
-    description="dupfix-policy's own plan format: YAML or JSON with `version: 1` and a list of `changes`",
-    file_patterns=("*.yaml", "*.yml", "*.json"),
-)
-
-
-@hookimpl
-def dupfix_plan_formats() -> list[PlanFormat]:
-    return [FORMAT]

@@ -26,8 +26,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import UserInputError
-from ..hookspecs import hookimpl
-from ..interfaces import PlanFormat
 from ..model import (
     JUDGED_ATTRIBUTES,
     KNOWN_ATTRIBUTES,
@@ -36,7 +34,7 @@ from ..model import (
     Plan,
     canonical_attribute,
 )
-from . import suppression
+from . import extensions, suppression
 from ._csv import (
     EMPTY,
     CellLocations,
@@ -53,7 +51,7 @@ from ._csv import (
 from ._text import head_text, lines_of, stream_lines
 
 NAME = "csv"
-EXTENSIONS = (".csv", ".tsv", ".txt")
+EXTENSIONS = extensions(NAME)
 PATH = "<path>"  # New-ADUser -Path: the OU the object is created in
 KIND = "objectClass"
 
@@ -339,18 +337,3 @@ class _RowBuilder:
             location=Location(self.path, record.line, 1),
             hint="use user, group or contact (csvde: the most specific class, e.g. user)",
         )
-
-
-FORMAT = PlanFormat(
-    name=NAME,
-    detect=detect,
-    load=load,
-    description="on-prem AD import CSV: csvde (LDAP headers) or New-ADUser script columns "
-    "(mapped in .dupfix.yaml)",
-    file_patterns=("*.csv", "*.tsv", "*.txt"),
-)
-
-
-@hookimpl
-def dupfix_plan_formats() -> list[PlanFormat]:
-    return [FORMAT]

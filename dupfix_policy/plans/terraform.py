@@ -53,8 +53,6 @@ from typing import Any
 from .._json_positions import parse_json
 from ..documents import decode
 from ..errors import UserInputError
-from ..hookspecs import hookimpl
-from ..interfaces import PlanFormat
 from ..model import Change, Location, Plan, Target
 from . import suppression
 from ._text import head_text, read_bytes
@@ -643,17 +641,3 @@ def _mapping(value: object) -> dict:
 def _display(path: str) -> str:
     rel = os.path.relpath(path)
     return path if rel.startswith("..") else rel
-
-
-FORMAT = PlanFormat(
-    name=NAME,
-    detect=detect,
-    load=load,
-    description="Terraform plan JSON (`terraform show -json plan.tfplan`): azuread users, groups, invitations",
-    file_patterns=("*.json",),
-)
-
-
-@hookimpl
-def dupfix_plan_formats() -> list[PlanFormat]:
-    return [FORMAT]
