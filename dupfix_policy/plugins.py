@@ -12,11 +12,11 @@ import importlib
 import os
 from dataclasses import dataclass, replace
 from functools import cached_property
-from importlib import metadata
 
 import pluggy
 
 from . import hookspecs
+from .entrypoints import EntryPoint, entry_points
 from .errors import PluginError, PluginLoadError, UserInputError
 from .interfaces import PlanFormat, Reporter, Rule, SourceFactory
 
@@ -43,13 +43,12 @@ DEFAULT_PLUGINS: dict[str, str] = {
 DISABLE_AUTOLOAD = "DUPFIX_DISABLE_PLUGIN_AUTOLOAD"
 
 
-def _entry_points() -> list[metadata.EntryPoint]:
-    # Sorted by what the entry point itself says: its distribution's name would make importlib
-    # parse every distribution's METADATA (the email package) on every start.
-    return sorted(metadata.entry_points(group=GROUP), key=lambda ep: (ep.name, ep.value))
+def _entry_points() -> list[EntryPoint]:
+    # Sorted by what the entry point itself says; read without importlib.metadata (entrypoints.py).
+    return sorted(entry_points(GROUP), key=lambda ep: (ep.name, ep.value))
 
 
-def _is_own(ep: metadata.EntryPoint) -> bool:
+def _is_own(ep: EntryPoint) -> bool:
     return ep.value.startswith("dupfix_policy.")
 
 
@@ -73,17 +72,17 @@ def build_manager(extra: list[object] | None = None) -> pluggy.PluginManager:
     return pm
 
 
-def _register_entry_point(pm: pluggy.PluginManager, ep: metadata.EntryPoint) -> None:
+def _register_entry_point(pm: pluggy.PluginManager, ep: EntryPoint) -> None:
     if pm.has_plugin(ep.name) or pm.is_blocked(ep.name):
         return
-    dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "an unknown distribution"
+    dist = f"{ep.dist_name} {ep.dist_version}"
     try:
         plugin = ep.load()
         pm.register(plugin, name=ep.name)
     except Exception as exc:  # a plugin's own bug must not look like ours
         raise PluginLoadError(
             f"plugin {ep.name!r} ({ep.value}, from {dist}) failed to load: {type(exc).__name__}: {exc}",
-            hint=f"upgrade or uninstall {ep.dist.name if ep.dist else 'it'}, "
+            hint=f"upgrade or uninstall {ep.dist_name}, "
             f"or set {DISABLE_AUTOLOAD}=1 to run without third-party plugins",
         ) from exc
 
@@ -113,10 +112,9 @@ class Registry:
 
     def plugin_label(self, name: str) -> str:
         """`name (distribution version)` for messages: who to ask about a failure."""
-        plugin = self.pm.get_plugin(name)
-        for p, dist in self.pm.list_plugin_distinfo():
-            if p is plugin:
-                return f"{name} ({dist.project_name} {dist.version})"
+        for ep in _entry_points():  # only on a failure: the scan's cost does not matter here
+            if ep.name == name:
+                return f"{name} ({ep.dist_name} {ep.dist_version})"
         return name
 
     def _provided(self, hook: str) -> list:
