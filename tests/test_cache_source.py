@@ -254,7 +254,7 @@ def test_a_fill_encoded_by_forked_workers_writes_the_same_rows_as_one_process(tm
 
 def test_a_record_decodes_to_the_object_it_encodes():
     from dupfix_policy.model import DirectoryObject, Quarantined
-    from dupfix_policy.sources.cache.source import decode_record, encode_record
+    from dupfix_policy.sources.records import decode_record, encode_record
 
     obj = DirectoryObject("9c7a0b1e-3f2d-4c5b-8a69-0123456789ab", "user", "entra", "active",
                           {"userPrincipalName": "zoë@contoso.com", "proxyAddresses": ("SMTP:zoë@contoso.com",),

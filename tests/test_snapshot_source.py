@@ -35,8 +35,9 @@ from dupfix_policy.errors import EXIT_BAD_INPUT, UserInputError
 from dupfix_policy.model import DirectoryObject, Quarantined, Target, Tenant
 from dupfix_policy.schemas import load_schema
 from dupfix_policy.sources import none as none_source
+from dupfix_policy.sources.records import object_problem as _object_problem
 from dupfix_policy.sources.snapshot import source as snapshot
-from dupfix_policy.sources.snapshot.source import KNOWN_NAMESPACES, SnapshotSource, _object_problem
+from dupfix_policy.sources.snapshot.source import KNOWN_NAMESPACES, SnapshotSource
 
 # Declares its directories: otherwise finding out which directories are present makes lines
 # candidates of their own, which would hide a prefilter that drops holders.

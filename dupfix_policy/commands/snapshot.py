@@ -32,7 +32,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
 def _snapshot_rows(source: StateSource) -> list[tuple[str, str, str, str]]:
     """A source's objects as snapshot rows: rendered by the source while it reads when it can (the
     Graph source renders a page while the next one is on the wire), else here from `scan()`."""
-    from ..sources.snapshot.writer import object_line
+    from ..sources.records import object_line
 
     if isinstance(source, SnapshotRows):
         return list(source.snapshot_rows())

@@ -48,12 +48,11 @@ from ...model import (
     DIRECTORIES,
     DirectoryObject,
     Location,
-    Quarantined,
     SourceInfo,
     Target,
     Tenant,
-    canonical_attribute,
 )
+from ..records import CacheDamaged, decode_record
 
 SCHEME = "cache"
 # 2: the keys of issue 11 (AD-side adupn:/addn:, targetAddress as proxy:, AD anchors, projected
@@ -86,16 +85,6 @@ CREATE TABLE objects (
 CREATE TABLE keys (h INTEGER NOT NULL, obj INTEGER NOT NULL, PRIMARY KEY (h, obj)) WITHOUT ROWID;
 """
 
-# The record codec's attribute names, coded by position. Part of the file format: append only,
-# and bump SCHEMA_VERSION when it changes. Names not listed are stored as they are.
-CODED_NAMES: tuple[str, ...] = (
-    "userPrincipalName", "proxyAddresses", "mail", "mailNickname", "mailEnabled", "groupTypes",
-    "targetAddress", "displayName", "givenName", "sAMAccountName", "onPremisesImmutableId",
-    "onPremisesSecurityIdentifier", "objectGUID", "objectSid", "mS-DS-ConsistencyGuid",
-    "distinguishedName", "userType", "otherMails", "onPremisesDomainName", "onPremisesSamAccountName",
-    "securityEnabled", "surname", "accountEnabled", "sourceAnchor", "userAccountControl", "description",
-)  # fmt: skip
-_NAME_CODE = {name: i for i, name in enumerate(CODED_NAMES)}
 
 
 def key_hash(key: str) -> int:
@@ -103,72 +92,12 @@ def key_hash(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=4).digest(), "little", signed=True)
 
 
-def _json_default(value: object) -> object:
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    raise TypeError(f"cannot store {type(value).__name__} value {value!r} in the state cache")
 
 
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
-def encode_record(obj: DirectoryObject) -> str:
-    """One object in the cache's compact form: `[id, kind, directory, [name, value, ...], quarantined]`.
-
-    About half a snapshot line: the state lives in its own column and known attribute names are
-    small integers. `decode_record` gives back exactly what `snapshot.record_to_object` would.
-    """
-    flat: list[object] = []
-    attributes = obj.attributes
-    for name in sorted(attributes):  # one object, one encoding: `_replace_state` compares them
-        flat.append(_NAME_CODE.get(name, name))
-        flat.append(attributes[name])
-    row: list[object] = [obj.id, obj.kind, obj.directory, flat]
-    if obj.quarantined:
-        row.append([[q.property, q.value] for q in obj.quarantined])
-    try:
-        return _encoder.encode(row)
-    except TypeError as exc:
-        raise ValueError(f"object {obj.directory}:{obj.id}: {exc}") from exc
 
 
-def decode_record(record: str, state: str) -> DirectoryObject:
-    """The object `encode_record` stored. Anything else in the row (a damaged or foreign file) is
-    `CacheDamaged` (exit 3), never a crash: every part is checked for what sync writes."""
-    if not isinstance(record, str) or state not in ("active", "soft-deleted"):
-        raise CacheDamaged(f"an object row holds {type(record).__name__} / state {state!r}, not what sync writes")
-    data = json.loads(record)
-    if (
-        not isinstance(data, list)
-        or len(data) not in (4, 5)
-        or not all(isinstance(x, str) for x in data[:3])
-        or data[1] not in ("user", "group", "contact")
-        or data[2] not in DIRECTORIES
-        or not isinstance(data[3], list)
-        or len(data[3]) % 2
-    ):
-        raise CacheDamaged("an object record is not `[id, kind, directory, [name, value, ...]]`")
-    flat = data[3]
-    attributes: dict[str, object] = {}
-    for i in range(0, len(flat), 2):
-        name = flat[i]
-        value = flat[i + 1]
-        if type(name) is int:
-            if not 0 <= name < len(CODED_NAMES):
-                raise CacheDamaged(f"an object record names attribute number {name}, which the cache never writes")
-            name = CODED_NAMES[name]
-        elif not isinstance(name, str):
-            raise CacheDamaged("an object record has an attribute name that is neither text nor a number")
-        attributes[canonical_attribute(name)] = tuple(value) if type(value) is list else value
-    quarantined: tuple[Quarantined, ...] = ()
-    if len(data) > 4:
-        pairs = data[4]
-        if not isinstance(pairs, list) or not all(
-            isinstance(q, list) and len(q) == 2 and all(isinstance(x, str) for x in q) for q in pairs
-        ):
-            raise CacheDamaged("an object record's quarantined values are not [property, value] pairs")
-        quarantined = tuple(Quarantined(p, v) for p, v in pairs)
-    return DirectoryObject(data[0], data[1], data[2], state, attributes, quarantined)
 
 
 @dataclass(frozen=True)
@@ -227,8 +156,6 @@ def _uri_path(path: str) -> str:
     return quote(os.path.abspath(path))
 
 
-class CacheDamaged(ValueError):
-    """The cache file is SQLite with our tables, but a value in it is not what sync writes."""
 
 
 def read_sources(conn: sqlite3.Connection) -> list[CachedSource]:

@@ -37,13 +37,12 @@ from ...addresses import ID, all_lookup_keys
 from ...errors import UserInputError
 from ...interfaces import DeltaNotes, DeltaSource, StateSource
 from ...model import DIRECTORIES, DirectoryObject, Location
+from ..records import decode_record, encode_record
 from .source import (
     SCHEMA,
     SCHEMA_VERSION,
     CachedSource,
     connect,
-    decode_record,
-    encode_record,
     format_time,
     key_hash,
     parse_time,

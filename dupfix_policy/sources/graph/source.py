@@ -167,7 +167,7 @@ class GraphSource:
         import gc
         from concurrent.futures import Future, ThreadPoolExecutor
 
-        from ..snapshot.writer import object_line
+        from ..records import object_line
         from .queries import Collection, MalformedAnswer, to_object
 
         def render(collection: Collection, records: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:

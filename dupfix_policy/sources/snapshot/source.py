@@ -46,7 +46,7 @@ What the ASCII fast path can't see is handled by looking at the raw bytes, not b
 Validation
 ----------
 The header is always validated with the JSON Schema, and every parsed object with
-`_object_problem`, a hand-written equivalent of `#/$defs/object` (jsonschema costs ~50 µs per
+`records.object_problem`, a hand-written equivalent of `#/$defs/object` (jsonschema costs ~50 µs per
 object, too slow for `scan` over a million lines; a test keeps the two in agreement). Lines the
 prefilter rules out are not parsed, so a syntax error far away from the plan's values is not
 reported by `check`; every non-ASCII and every escaped string is still decoded (invalid UTF-8
@@ -98,38 +98,23 @@ from ...addresses import (
 from ...errors import StateUnavailableError, UserInputError
 from ...model import (
     DIRECTORIES,
-    KINDS,
     DirectoryObject,
     Location,
     ObjectRef,
-    Quarantined,
     SourceInfo,
     Target,
     Tenant,
-    canonical_attribute,
+)
+from ..records import (
+    JsonProblem,
+    object_problem,
+    record_to_object,
+    strict_loads,
 )
 from .writer import END_FLAG, END_KEY, JSONL_EXTENSIONS, SNAPSHOT_VERSION
 
 SCHEME = "snapshot"
-STATES: tuple[str, ...] = ("active", "soft-deleted")
-QUARANTINE_PROPERTIES: tuple[str, ...] = ("UserPrincipalName", "ProxyAddress")
-_FIXED_FIELDS = frozenset({"id", "kind", "directory", "state", "quarantined"})
 
-# Attribute types of `#/$defs/object` in snapshot.schema.json, by canonical name.
-TEXT_ATTRIBUTES = frozenset(
-    {
-        "userPrincipalName", "mail", "mailNickname", "targetAddress", "sAMAccountName",
-        "onPremisesImmutableId", "onPremisesSecurityIdentifier", "onPremisesDomainName",
-        "onPremisesSamAccountName", "objectSid", "distinguishedName", "displayName", "givenName",
-        "surname", "userType",
-    }
-)  # fmt: skip
-LIST_ATTRIBUTES = frozenset({"proxyAddresses", "otherMails", "groupTypes"})
-FLAG_ATTRIBUTES = frozenset({"mailEnabled", "securityEnabled", "accountEnabled"})
-GUID_ATTRIBUTES = frozenset({"objectGUID", "mS-DS-ConsistencyGuid"})
-GUID_PATTERN = re.compile(
-    r"^\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?$"
-)
 
 # Namespaces the prefilter knows how to turn into words (addresses.py's key namespaces).
 KNOWN_NAMESPACES = frozenset(
@@ -146,42 +131,14 @@ BOM = b"\xef\xbb\xbf"
 # Raw C0 controls other than tab, LF and CR are never valid in JSON: checked on every line, also
 # those the prefilter rules out, so a damaged file is exit 2 whether or not a plan touches it.
 _RAW_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 # A JSON document is parsed whole (the small-tenant format); past this, JSON Lines are the answer.
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 
 
-class JsonProblem(ValueError):
-    """Valid JSON syntax that a snapshot may still not contain (duplicate keys, lone surrogates)."""
 
 
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """`object_pairs_hook` refusing duplicate keys: `json.loads` keeps the last one silently,
-    which would let `{"userPrincipalName": "a", "userPrincipalName": "b"}` hide `a` from a check."""
-    record = dict(pairs)
-    if len(record) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise JsonProblem(f"the key {key!r} appears twice in one object")
-            seen.add(key)
-    return record
 
 
-def strict_loads(data: bytes) -> Any:
-    """`json.loads` that also refuses duplicate keys and lone surrogates (`"\\ud800"`).
-
-    Lone surrogates decode fine but can't be encoded again, so they would crash whatever prints or
-    writes the value later; they are looked for only when the raw text has such an escape.
-    Raises ValueError (JSONDecodeError, JsonProblem, or Python's integer digit limit).
-    """
-    value = json.loads(data, object_pairs_hook=_unique_pairs)
-    if _SURROGATE_ESCAPE.search(data):
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise JsonProblem("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)") from None
-    return value
 
 
 def _translate_table() -> bytes:
@@ -377,69 +334,8 @@ def _header_validator() -> Any:
     return jsonschema.Draft202012Validator(header, format_checker=jsonschema.FormatChecker())
 
 
-def _object_problem(record: Any) -> tuple[str, str] | None:
-    """(field, message) for the first way `record` breaks `#/$defs/object`, else None.
-
-    A hand-written twin of the schema, because `scan()` validates every line of a
-    million-object snapshot. Names are matched case-insensitively (`canonical_attribute`), which
-    the schema can't say; otherwise it accepts exactly what the schema accepts.
-    """
-    if type(record) is not dict:
-        return "", "each object must be a JSON object"
-    ident = record.get("id")
-    if type(ident) is not str or not ident:
-        return "id", "required: a non-empty string (the object id; for AD objects the objectGUID)"
-    if record.get("kind") not in KINDS:
-        return "kind", f"must be one of {', '.join(KINDS)} (got {record.get('kind')!r})"
-    if record.get("directory") not in DIRECTORIES:
-        return "directory", f"must be one of {', '.join(DIRECTORIES)} (got {record.get('directory')!r})"
-    if "state" in record and record["state"] not in STATES:
-        return "state", f"must be one of {', '.join(STATES)} (got {record['state']!r})"
-    quarantined = record.get("quarantined")
-    if quarantined is not None or "quarantined" in record:
-        if type(quarantined) is not list:
-            return "quarantined", "must be a list of {property, value} objects"
-        for i, item in enumerate(quarantined):
-            if type(item) is not dict:
-                return f"quarantined[{i}]", "must be an object with property and value"
-            if item.get("property") not in QUARANTINE_PROPERTIES:
-                return f"quarantined[{i}].property", f"must be one of {', '.join(QUARANTINE_PROPERTIES)}"
-            value = item.get("value")
-            if type(value) is not str or not value:
-                return f"quarantined[{i}].value", "required: a non-empty string"
-    seen: dict[str, str] = {}
-    for name, value in record.items():
-        if name in _FIXED_FIELDS:
-            continue
-        canon = canonical_attribute(name)
-        if canon in seen:
-            return name, f"given twice (as {seen[canon]!r} and {name!r}); attribute names ignore case"
-        seen[canon] = name
-        if value is None:
-            continue
-        if canon in TEXT_ATTRIBUTES:
-            if type(value) is not str:
-                return name, f"must be a string (got {type(value).__name__})"
-        elif canon in LIST_ATTRIBUTES:
-            if type(value) is not list or any(type(v) is not str for v in value):
-                return name, "must be a list of strings"
-        elif canon in FLAG_ATTRIBUTES:
-            if type(value) is not bool:
-                return name, f"must be true or false (got {value!r})"
-        elif canon in GUID_ATTRIBUTES and (type(value) is not str or not GUID_PATTERN.search(value)):
-            return name, f"must be a GUID such as 9c7a0b1e-3f2d-4c5b-8a69-0123456789ab (got {value!r})"
-    return None
 
 
-def record_to_object(record: Mapping[str, Any]) -> DirectoryObject:
-    """A validated snapshot record as the `DirectoryObject` the engine works on."""
-    attributes: dict[str, Any] = {}
-    for name, value in record.items():
-        if name not in _FIXED_FIELDS:
-            attributes[canonical_attribute(name)] = tuple(value) if type(value) is list else value
-    quarantined = tuple(Quarantined(q["property"], q["value"]) for q in record.get("quarantined") or ())
-    state = record.get("state", "active")
-    return DirectoryObject(record["id"], record["kind"], record["directory"], state, attributes, quarantined)
 
 
 # --- the source ------------------------------------------------------------------------------
@@ -566,7 +462,7 @@ class SnapshotSource:
         objects = []
         seen: set[str] = set()
         for i, record in enumerate(raw_objects):
-            problem = _object_problem(record)
+            problem = object_problem(record)
             if problem is not None:
                 line = self._line_of_record(data, record, i)
                 raise self._error(problem[1], line=line, field=f"objects[{i}].{problem[0]}".rstrip("."))
@@ -1018,7 +914,7 @@ class SnapshotSource:
         except (ValueError, UnicodeDecodeError, RecursionError):
             self._loads(text, self._line_number(offset))  # raises, naming the line
             raise
-        problem = _object_problem(record)
+        problem = object_problem(record)
         if problem is not None:
             raise self._error(problem[1], line=self._line_number(offset), field=problem[0] or None,
                               hint="fix the object or export the snapshot again")  # fmt: skip

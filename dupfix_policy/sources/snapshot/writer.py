@@ -23,19 +23,18 @@ proxyAddresses in a stable order), and sorting it would break read -> write -> r
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
 from collections.abc import Iterable
 from typing import Any, Literal
 
 from ...model import DIRECTORIES, DirectoryObject, Tenant
+from ..records import dumps_line, object_line
 
 SNAPSHOT_VERSION = 1
 JSONL_EXTENSIONS: tuple[str, ...] = (".jsonl", ".ndjson")
 Format = Literal["json", "jsonl"]
 
-_FIXED_KEYS: frozenset[str] = frozenset({"id", "kind", "directory", "state", "quarantined"})
 # JSON Lines end with `{"end":{"objects":N}}`, and their header says so (`"endRecord":true`): a file
 # cut at a line break is otherwise a valid, smaller snapshot, and a check against it a false pass.
 END_FLAG = "endRecord"
@@ -56,40 +55,12 @@ def format_for_path(path: str, fmt: str | None = None) -> Format:
     return "jsonl" if path.lower().endswith(JSONL_EXTENSIONS) else "json"
 
 
-def _json_default(value: object) -> Any:
-    """Refuse what JSON can't hold faithfully (bytes GUIDs, datetimes) instead of writing `repr`.
-
-    A live source must convert such values to their documented string form first; a silent
-    `str()` would write `b'\\x1e...'` where a GUID belongs and the snapshot would lie.
-    """
-    if isinstance(value, (tuple, frozenset, set)):
-        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
-    raise TypeError(f"cannot write {type(value).__name__} value {value!r} to a snapshot")
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
 
 
-def object_record(obj: DirectoryObject) -> dict[str, Any]:
-    """The snapshot record of one object, keys in the stable order the format promises."""
-    record: dict[str, Any] = {"id": obj.id, "kind": obj.kind, "directory": obj.directory, "state": obj.state}
-    for name in sorted(obj.attributes):
-        if name in _FIXED_KEYS:
-            raise ValueError(f"object {obj.id}: attribute name {name!r} is reserved by the snapshot format")
-        value = obj.attributes[name]
-        record[name] = list(value) if isinstance(value, tuple) else value
-    if obj.quarantined:
-        record["quarantined"] = [{"property": q.property, "value": q.value} for q in obj.quarantined]
-    return record
 
 
-def object_line(obj: DirectoryObject) -> str:
-    """One object as a single JSON line (no newline), exactly as `write_snapshot` writes it."""
-    try:
-        return _dumps(object_record(obj))
-    except TypeError as exc:
-        raise ValueError(f"object {obj.directory}:{obj.id}: {exc}") from exc
 
 
 def header_record(
@@ -161,15 +132,15 @@ def write_snapshot_rows(
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
             if kind == "jsonl":
-                out.write(_dumps({**header, END_FLAG: True}))
+                out.write(dumps_line({**header, END_FLAG: True}))
                 out.write("\n")
                 for row in rows:
                     out.write(row[3])
                     out.write("\n")
-                out.write(_dumps(end_record(len(rows))))
+                out.write(dumps_line(end_record(len(rows))))
                 out.write("\n")
             else:
-                head = _dumps(header)
+                head = dumps_line(header)
                 out.write(head[:-1])
                 out.write(',"objects":[')
                 for i, row in enumerate(rows):
