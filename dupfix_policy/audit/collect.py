@@ -30,21 +30,21 @@ import pickle
 import signal
 import sys
 import tempfile
-import time
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from ..addresses import ANCHOR, SID, UPN, claims_of, link_keys_of
+from ..forking import WorkerDied
 from ..interfaces import StateSource
 from ..model import DirectoryObject, Quarantined
+from ..progress import LineProgress
 from ..sources.ldap.entries import object_skip_reason
 
 SMTP_PREFIX = "proxy:smtp:"
 _UPN_PREFIX = UPN + ":"
 _STRICT_PREFIXES = (ANCHOR + ":", SID + ":")  # DUP008 counts Entra objects, not identities
-REDRAW_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -61,47 +61,25 @@ class Collected:
     excluded: dict[str, tuple[int, tuple[str, ...]]] = field(default_factory=dict)
 
 
-class Progress:
-    """`audit: 123,456 objects read from snapshot:x.jsonl (45,000/s)` on one redrawn stderr line.
-
-    Only on a terminal and without `--quiet`: a CI log or a pipe gets nothing.
-    """
+class Progress(LineProgress):
+    """`audit: 123,456 objects read from snapshot:x.jsonl (45,000/s)`, drawn by `progress.py`."""
 
     def __init__(self, enabled: bool, stream: IO[str] | None = None):
-        self.enabled = enabled
-        self.stream = stream if stream is not None else sys.stderr
-        self.started = time.monotonic()
-        self._drawn = 0.0
-        self._shown = False
+        super().__init__(enabled, stream)
         self.spec = ""
 
     @classmethod
     def for_terminal(cls, quiet: bool, stream: IO[str] | None = None) -> Progress:
-        stream = stream if stream is not None else sys.stderr
-        try:
-            tty = stream.isatty()
-        except (AttributeError, ValueError):
-            tty = False
-        return cls(tty and not quiet, stream)
+        return cls(cls.wanted(quiet, stream), stream)
+
+    def line(self, count: int) -> str:
+        return f"audit: {count:,} objects read from {self.spec} ({count / self.elapsed():,.0f}/s)"
 
     def update(self, count: int, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not force and now - self._drawn < REDRAW_S:
-            return
-        self._drawn = now
-        rate = count / max(now - self.started, 1e-6)
-        self.stream.write(f"\r\x1b[Kaudit: {count:,} objects read from {self.spec} ({rate:,.0f}/s)")
-        self.stream.flush()
-        self._shown = True
+        self.draw(self.line(count), force)
 
     def finish(self, count: int) -> None:
-        if self.enabled and self._shown:
-            self.update(count, force=True)
-            self.stream.write("\n")
-            self.stream.flush()
-            self._shown = False
+        self.close(self.line(count))
 
 
 class _Spool:
@@ -332,8 +310,6 @@ def _use_worker(requested: int | None) -> bool:
     return True
 
 
-class WorkerDied(RuntimeError):
-    """A worker process ended without its answer: an internal error (exit 4), never a pass."""
 
 
 class _Worker:

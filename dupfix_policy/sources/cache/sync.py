@@ -24,7 +24,6 @@ import contextlib
 import glob
 import json
 import os
-import pickle
 import sys
 import time
 from collections import deque
@@ -32,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from ... import errors
+from ... import errors, forking
 from ...addresses import ID, all_lookup_keys
 from ...errors import UserInputError
 from ...interfaces import DeltaNotes, DeltaSource, StateSource
@@ -167,14 +166,14 @@ class _Writer:
             return
         while len(self.children) >= self.workers:
             self._collect_one()
-        self.children.append(_fork_encode(first, batch))
+        self.children.append(forking.fork_call(encode_batch, first, batch))
 
     def _insert(self, rows: Rows, keys: Rows) -> None:
         self.conn.executemany("INSERT INTO objects (rowid, source, state, record) VALUES (?, ?, ?, ?)", rows)
         self.conn.executemany("INSERT OR IGNORE INTO keys (h, obj) VALUES (?, ?)", keys)
 
     def _collect_one(self) -> None:
-        self._insert(*_collect(self.children.popleft()))
+        self._insert(*forking.collect(self.children.popleft(), "a cache fill worker"))
 
     def _collect_all(self) -> None:
         while self.children:
@@ -187,51 +186,7 @@ class _Writer:
     def abandon(self) -> None:
         """After a failure: reap the children without inserting what they send."""
         while self.children:
-            pid, fd = self.children.popleft()
-            with contextlib.suppress(OSError):
-                os.close(fd)
-            with contextlib.suppress(OSError):
-                os.waitpid(pid, 0)
-
-
-def _fork_encode(first_rowid: int, batch: list[tuple[int, DirectoryObject]]) -> tuple[int, int]:
-    """encode_batch in a forked child; (pid, read end of the pipe with its pickled result)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: encode, send, and leave without running any cleanup
-        status = 0
-        try:
-            os.close(read_fd)
-            try:
-                result: tuple[Any, ...] = ("ok", *encode_batch(first_rowid, batch))
-            except ValueError as exc:
-                result = ("error", str(exc))
-            except BaseException as exc:
-                result = ("crash", f"{type(exc).__name__}: {exc}")
-            with os.fdopen(write_fd, "wb") as out:
-                pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException:
-            status = 1
-        finally:
-            os._exit(status)
-    os.close(write_fd)
-    return pid, read_fd
-
-
-def _collect(child: tuple[int, int]) -> tuple[Rows, Rows]:
-    """A worker's rows, or its failure raised here (the fill then fails and keeps the old cache)."""
-    pid, read_fd = child
-    with os.fdopen(read_fd, "rb") as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    if not data:
-        raise RuntimeError("a cache fill worker died without a result")
-    result = pickle.loads(data)
-    if result[0] == "ok":
-        return result[1], result[2]
-    if result[0] == "error":
-        raise ValueError(result[1])
-    raise RuntimeError(f"a cache fill worker failed: {result[1]}")
+            forking.reap(self.children.popleft())
 
 
 def _find(conn: Any, source_id: int, directory: str, oid: str) -> tuple[int, DirectoryObject] | None:

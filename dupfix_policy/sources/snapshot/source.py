@@ -76,7 +76,6 @@ import contextlib
 import itertools
 import json
 import os
-import pickle
 import re
 import signal
 import stat
@@ -85,7 +84,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from ... import addresses
+from ... import addresses, forking
 from ...addresses import (
     ad_fold,
     all_lookup_keys,
@@ -729,10 +728,10 @@ class SnapshotSource:
             return self._scan_range(matcher, *ranges[0])
         children = []
         try:
-            children = [_fork_scan(self, matcher, start, end) for start, end in ranges[1:]]
+            children = [forking.fork_call(self._scan_range, matcher, start, end) for start, end in ranges[1:]]
             found = self._scan_range(matcher, *ranges[0])
             for child in children:
-                found.extend(_collect(child, self))
+                found.extend(forking.collect(child, "a snapshot scan worker"))
             children = []
         finally:
             for pid, _ in children:  # the parent failed: don't leave workers behind
@@ -1010,49 +1009,6 @@ def parallel_workers(body_size: int, requested: int | None = None) -> int:
     if requested <= 1 or not sys.platform.startswith("linux") or not hasattr(os, "fork"):
         return 1
     return requested
-
-
-def _fork_scan(source: SnapshotSource, matcher: _Matcher, start: int, end: int) -> tuple[int, int]:
-    """Scan [start, end) in a forked child; return (pid, read end of the pipe with its result)."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: scan, send the result, and leave without running any cleanup
-        status = 0
-        try:
-            os.close(read_fd)
-            try:
-                result: tuple[Any, ...] = ("ok", source._scan_range(matcher, start, end))
-            except UserInputError as exc:
-                result = ("error", exc.message, exc.location, exc.field, exc.hint)
-            except BaseException as exc:
-                result = ("crash", f"{type(exc).__name__}: {exc}")
-            with os.fdopen(write_fd, "wb") as out:
-                pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException:
-            status = 1
-        finally:
-            os._exit(status)
-    os.close(write_fd)
-    return pid, read_fd
-
-
-def _collect(child: tuple[int, int], source: SnapshotSource) -> list[tuple[int, bytes]]:
-    """The candidate lines a worker found, or its error raised here."""
-    pid, read_fd = child
-    with os.fdopen(read_fd, "rb") as pipe:
-        data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if not data or status != 0:
-        raise RuntimeError(f"a snapshot scan worker died without a result (wait status {status})")
-    try:
-        result = pickle.loads(data)
-    except Exception as exc:
-        raise RuntimeError(f"a snapshot scan worker sent a broken result: {exc}") from None
-    if result[0] == "ok":
-        return list(result[1])
-    if result[0] == "error":
-        raise UserInputError(result[1], location=result[2], field=result[3], hint=result[4])
-    raise RuntimeError(f"a snapshot scan worker failed: {result[1]}")
 
 
 # --- plugin ----------------------------------------------------------------------------------
