@@ -1,0 +1,1 @@
+"""The built-in rules: duplicates (DUP), format (FMT), references (REF) and policy (POL) rules."""

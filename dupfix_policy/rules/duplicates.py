@@ -1,4 +1,4 @@
-"""The duplicate rules (DUP001-DUP014): who else holds what a change adds.
+"""The duplicate rules (DUP001-DUP015): who else holds what a change adds.
 
 One finding per (change, key, rule). For each key a change adds, exactly one of the "who holds it"
 rules applies, chosen by `primary_code` (docs/semantics.md); DUP004 (soft-deleted
