@@ -9,12 +9,11 @@ from __future__ import annotations
 import base64
 import binascii
 import unicodedata
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from .model import DirectoryObject, Target
-from .projection import DEFAULT_SYNC, SyncRules, dn_parts, project
+from .projection import DEFAULT_SYNC, SyncRules, dn_parts, guid_bytes_le, guid_from_bytes_le, project
 
 # Key namespaces. A key is "<namespace>:<normalised value>".
 UPN = "upn"
@@ -167,7 +166,7 @@ def domain_of_dn(dn: str) -> str | None:
 def guid_to_immutable_id(guid: str) -> str | None:
     """AD GUID string -> the base64 `onPremisesImmutableId` Entra stores for it (bytes_le order)."""
     try:
-        return base64.b64encode(uuid.UUID(guid.strip()).bytes_le).decode("ascii")
+        return base64.b64encode(guid_bytes_le(guid)).decode("ascii")
     except (ValueError, AttributeError):
         return None
 
@@ -179,7 +178,7 @@ def immutable_id_to_guid(immutable_id: str) -> str | None:
         return None
     if len(raw) != 16:
         return None
-    return str(uuid.UUID(bytes_le=raw))
+    return guid_from_bytes_le(raw)
 
 
 def original_upn(obj: DirectoryObject) -> str | None:

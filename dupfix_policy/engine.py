@@ -8,7 +8,6 @@ ten-row import against a million-object tenant costs ten rows of work. The facts
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -444,6 +443,8 @@ def fingerprint(finding: Finding, change_identity: str) -> str:
         change.op if change else "",
         change_identity,
     ]
+    import hashlib  # here: OpenSSL's import costs a clean check more than its whole verdict
+
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
 
 

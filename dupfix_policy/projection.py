@@ -22,7 +22,6 @@ Pure functions over plain data: no source, no I/O. Deliberately free of imports 
 from __future__ import annotations
 
 import base64
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -205,9 +204,28 @@ def _type_and_address(proxy: str) -> tuple[str, str] | None:
     return prefix.lower(), rest.strip()
 
 
+def guid_bytes_le(guid: str) -> bytes:
+    """A GUID string's 16 bytes in AD's (Microsoft's mixed-endian) order, as `uuid.UUID(guid).bytes_le`
+    gives them, without importing uuid (it pulls in `platform` at every start). ValueError if not a GUID."""
+    text = guid.strip().replace("urn:", "").replace("uuid:", "").strip("{}").replace("-", "")
+    if len(text) != 32:
+        raise ValueError(f"not a GUID: {guid!r}")
+    raw = bytes.fromhex(text)
+    return raw[3::-1] + raw[5:3:-1] + raw[7:5:-1] + raw[8:]
+
+
+def guid_from_bytes_le(raw: bytes) -> str:
+    """`str(uuid.UUID(bytes_le=raw))`: the GUID string AD tools show for 16 mixed-endian bytes."""
+    if len(raw) != 16:
+        raise ValueError("a GUID is 16 bytes")
+    b = raw[3::-1] + raw[5:3:-1] + raw[7:5:-1] + raw[8:]
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def _guid_to_b64(guid: str) -> str | None:
     try:
-        return base64.b64encode(uuid.UUID(guid.strip()).bytes_le).decode("ascii")
+        return base64.b64encode(guid_bytes_le(guid)).decode("ascii")
     except (ValueError, AttributeError):
         return None
 

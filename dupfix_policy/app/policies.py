@@ -4,7 +4,6 @@ it names known to a plugin; and the baseline files a check reads and writes."""
 from __future__ import annotations
 
 import argparse
-import difflib
 
 from ..errors import UserInputError
 from ..model import Report
@@ -23,6 +22,8 @@ def load_checked_policy(settings: Settings, registry: Registry) -> Policy:
 def check_policy_rules(policy: Policy, registry: Registry) -> None:
     known = {r.info.code for r in registry.rules.values()} | {r.info.id for r in registry.rules.values()}
     for name, location in policy.unknown_rules(known):
+        import difflib  # only for a policy naming an unknown rule
+
         close = difflib.get_close_matches(name, sorted(known), n=1)
         raise UserInputError(
             f"unknown rule {name!r}",

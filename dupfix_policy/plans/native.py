@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import copy
 import dataclasses
-import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -178,6 +177,8 @@ class _ChangeBuilder:
         ((name, value),) = raw.items()
         attribute = canonical_attribute(name)
         if attribute not in TARGET_ATTRIBUTES:
+            import difflib  # only for a mistyped target attribute
+
             close = difflib.get_close_matches(name.lower(), [a.lower() for a in TARGET_ATTRIBUTES], 1, 0.6)
             suggestion = next((a for a in TARGET_ATTRIBUTES if close and a.lower() == close[0]), None)
             raise UserInputError(
@@ -315,6 +316,8 @@ def near_miss(name: str) -> str | None:
     """The judged attribute `name` is probably a misspelling of, if any (`userPrincipleName`)."""
     judged = {a.lower(): a for a in JUDGED_ATTRIBUTES}
     squeezed = _SEPARATORS.sub("", name.lower())
+    import difflib
+
     close = difflib.get_close_matches(squeezed, list(judged), n=1, cutoff=_NEAR_MISS_CUTOFF)
     return judged[close[0]] if close else None
 
