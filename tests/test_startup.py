@@ -64,3 +64,14 @@ def test_a_live_source_without_its_extra_fails_closed_saying_what_to_install(mon
         code = cli.main(["check", str(ROOT / "examples" / "plans" / "clean"), "--source", spec])
         err = capsys.readouterr().err
         assert code == 3 and f"dupfix-policy[{extra}]" in err and "additional_dependencies" in err
+
+
+def test_a_ready_graph_token_needs_no_azure_identity():
+    probe = (
+        "import sys\n"
+        "from dupfix_policy.sources.graph.auth import choose_credential\n"
+        "choose_credential({'DUPFIX_GRAPH_TOKEN': 'eyJ0eXAi.test.token'}).make()\n"
+        "print('azure.identity' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr[-2000:]

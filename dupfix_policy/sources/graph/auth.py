@@ -173,6 +173,10 @@ def choose_credential(env: Mapping[str, str] | None = None) -> CredentialChoice:
     description = CHOICES[name]
 
     def make() -> Any:
+        if name == "token":  # a ready token needs no azure-identity (~0.3 s to import)
+            (token,) = _need(env, name, TOKEN_ENV)
+            return Secret(token)
+
         import logging
 
         from azure import identity
@@ -180,10 +184,6 @@ def choose_credential(env: Mapping[str, str] | None = None) -> CredentialChoice:
         # azure-identity logs each failed credential of a chain as a multi-line warning; without a
         # handler Python prints it. The exit-3 message says it once, in our words (--debug: Graph log).
         logging.getLogger("azure").addHandler(logging.NullHandler())
-
-        if name == "token":
-            (token,) = _need(env, name, TOKEN_ENV)
-            return Secret(token)
         if name == "default":
             return identity.DefaultAzureCredential(exclude_interactive_browser_credential=True)
         if name == "client-secret":
