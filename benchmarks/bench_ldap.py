@@ -36,7 +36,7 @@ from dupfix_policy.engine import check  # noqa: E402
 from dupfix_policy.plans.native import load as load_plan  # noqa: E402
 from dupfix_policy.plugins import load_registry  # noqa: E402
 from dupfix_policy.policy import load_policy  # noqa: E402
-from dupfix_policy.sources.ldap import create  # noqa: E402
+from dupfix_policy.sources.ldap.source import create  # noqa: E402
 
 TREE_DELETE = ("1.2.840.113556.1.4.805", True, None)
 

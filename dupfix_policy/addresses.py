@@ -6,14 +6,14 @@ through these functions, so a rule about case or prefixes is written once (docs/
 
 from __future__ import annotations
 
-import base64
-import binascii
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from .model import DirectoryObject, Target
-from .projection import DEFAULT_SYNC, SyncRules, dn_parts, guid_bytes_le, guid_from_bytes_le, project
+from .projection import DEFAULT_SYNC, SyncRules, dn_parts, project
+from .values import guid_to_immutable_id, split_proxy, values_of
+from .values import immutable_id_to_guid as immutable_id_to_guid  # re-exported: the key helpers live here
 
 # Key namespaces. A key is "<namespace>:<normalised value>".
 UPN = "upn"
@@ -74,15 +74,6 @@ def fold(value: str) -> str:
     if value.isascii():  # NFC is the identity on ASCII, and casefold is lower
         return value.strip().lower()
     return unicodedata.normalize("NFC", value.strip()).casefold()
-
-
-def split_proxy(address: str) -> tuple[str, str] | None:
-    """`SMTP:alice@contoso.com` -> ("smtp", "alice@contoso.com"); None when there is no type."""
-    text = address.strip()
-    prefix, sep, rest = text.partition(":")
-    if not sep or not prefix or not rest or any(c.isspace() for c in prefix) or "@" in prefix:
-        return None
-    return prefix.lower(), rest.strip()
 
 
 def is_primary_smtp(address: str) -> bool:
@@ -163,24 +154,6 @@ def domain_of_dn(dn: str) -> str | None:
     return ".".join(labels).lower() if labels else None
 
 
-def guid_to_immutable_id(guid: str) -> str | None:
-    """AD GUID string -> the base64 `onPremisesImmutableId` Entra stores for it (bytes_le order)."""
-    try:
-        return base64.b64encode(guid_bytes_le(guid)).decode("ascii")
-    except (ValueError, AttributeError):
-        return None
-
-
-def immutable_id_to_guid(immutable_id: str) -> str | None:
-    try:
-        raw = base64.b64decode(immutable_id.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    if len(raw) != 16:
-        return None
-    return guid_from_bytes_le(raw)
-
-
 def original_upn(obj: DirectoryObject) -> str | None:
     """The UPN a soft-deleted Entra user had: Entra prefixes it with the object id (no dashes)."""
     upn = obj.get("userPrincipalName")
@@ -190,15 +163,6 @@ def original_upn(obj: DirectoryObject) -> str | None:
     if prefix and upn.lower().startswith(prefix) and len(upn) > len(prefix):
         return upn[len(prefix) :]
     return upn
-
-
-def _values(value: object) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return tuple(str(v) for v in value if v is not None and str(v).strip())
-    text = str(value)
-    return (text,) if text.strip() else ()
 
 
 def is_mail_enabled_group(obj: DirectoryObject) -> bool:
@@ -212,11 +176,11 @@ def is_mail_enabled_group(obj: DirectoryObject) -> bool:
         enabled = {"true": True, "false": False}.get(enabled.strip().lower())
     if enabled is True:
         return True
-    types = _values(obj.get("groupTypes"))
+    types = values_of(obj.get("groupTypes"))
     if any(t.lower() == "unified" for t in types):
         return True
     if enabled is None:
-        return bool(_values(obj.get("mail")) or _values(obj.get("proxyAddresses")))
+        return bool(values_of(obj.get("mail")) or values_of(obj.get("proxyAddresses")))
     return False
 
 
@@ -241,27 +205,27 @@ def claims_of(obj: DirectoryObject, sync: SyncRules | None = None) -> Iterator[C
     attrs = obj.attributes
     active = obj.state == "active"
     if obj.kind == "user" and active:
-        for upn in _values(attrs.get("userPrincipalName")):
+        for upn in values_of(attrs.get("userPrincipalName")):
             yield Claim(upn_key(upn), "userPrincipalName", upn)
     yield from _address_claims(attrs.get("proxyAddresses"), attrs.get("mail"), attrs.get("targetAddress"))
     if obj.kind == "user" or is_mail_enabled_group(obj):
-        for nick in _values(attrs.get("mailNickname")):
+        for nick in values_of(attrs.get("mailNickname")):
             yield Claim(alias_key(nick), "mailNickname", nick)
-    for anchor in _values(attrs.get("onPremisesImmutableId")):
+    for anchor in values_of(attrs.get("onPremisesImmutableId")):
         yield Claim(anchor_key(anchor), "onPremisesImmutableId", anchor)
-    for sid in _values(attrs.get("onPremisesSecurityIdentifier")):
+    for sid in values_of(attrs.get("onPremisesSecurityIdentifier")):
         yield Claim(sid_key(sid), "onPremisesSecurityIdentifier", sid)
     yield from _quarantine_claims(obj)
 
 
 def _address_claims(proxies: object, mail: object, targets: object) -> Iterator[Claim]:
-    for address in _values(proxies):
+    for address in values_of(proxies):
         key = proxy_key(address)
         if key is not None:
             yield Claim(key, "proxyAddresses", address)
-    for value in _values(mail):
+    for value in values_of(mail):
         yield Claim(smtp_key(value), "mail", value)
-    for target in _values(targets):
+    for target in values_of(targets):
         yield Claim(target_address_key(target), "targetAddress", target)
 
 
@@ -278,11 +242,11 @@ def _ad_claims(obj: DirectoryObject, sync: SyncRules) -> Iterator[Claim]:
     attrs = obj.attributes
     dn = str(attrs.get("distinguishedName") or "")
     if obj.kind == "user":
-        for upn in _values(attrs.get("userPrincipalName")):
+        for upn in values_of(attrs.get("userPrincipalName")):
             yield Claim(ad_upn_key(upn), "userPrincipalName", upn)
     domain = domain_of_dn(dn)
     if domain:
-        for sam in _values(attrs.get("sAMAccountName")):
+        for sam in values_of(attrs.get("sAMAccountName")):
             yield Claim(sam_key(domain, sam), "sAMAccountName", sam)
     if dn.strip():
         yield Claim(ad_dn_key(dn), "distinguishedName", dn)
@@ -296,11 +260,11 @@ def _ad_claims(obj: DirectoryObject, sync: SyncRules) -> Iterator[Claim]:
     if p.nickname and (obj.kind == "user" or is_mail_enabled_group(obj)):
         yield Claim(alias_key(p.nickname), "mailNickname", p.nickname, derived=p.nickname_derived)
     if p.anchor:
-        consistency = next(iter(_values(attrs.get("mS-DS-ConsistencyGuid"))), None)
+        consistency = next(iter(values_of(attrs.get("mS-DS-ConsistencyGuid"))), None)
         if consistency and sync.source_anchor != "objectGUID":
             yield Claim(anchor_key(p.anchor), "mS-DS-ConsistencyGuid", p.anchor, written=consistency)
         else:
-            guid = next(iter(_values(attrs.get("objectGUID"))), None)
+            guid = next(iter(values_of(attrs.get("objectGUID"))), None)
             yield Claim(anchor_key(p.anchor), "objectGUID", p.anchor, written=guid)
     yield from _quarantine_claims(obj)
 
@@ -311,18 +275,18 @@ def link_keys_of(obj: DirectoryObject) -> set[str]:
     keys: set[str] = set()
     if obj.directory == "ad":
         for name in ("objectGUID", "mS-DS-ConsistencyGuid"):
-            for guid in _values(attrs.get(name)):
+            for guid in values_of(attrs.get(name)):
                 immutable = guid_to_immutable_id(guid)
                 if immutable:
                     keys.add(anchor_key(immutable))
-        for anchor in _values(attrs.get("sourceAnchor")):
+        for anchor in values_of(attrs.get("sourceAnchor")):
             keys.add(anchor_key(anchor))
-        for sid in _values(attrs.get("objectSid")):
+        for sid in values_of(attrs.get("objectSid")):
             keys.add(sid_key(sid))
     else:
-        for anchor in _values(attrs.get("onPremisesImmutableId")):
+        for anchor in values_of(attrs.get("onPremisesImmutableId")):
             keys.add(anchor_key(anchor))
-        for sid in _values(attrs.get("onPremisesSecurityIdentifier")):
+        for sid in values_of(attrs.get("onPremisesSecurityIdentifier")):
             keys.add(sid_key(sid))
     return keys
 
@@ -353,7 +317,7 @@ def target_keys_of(obj: DirectoryObject) -> set[str]:
             orig = original_upn(obj)
             if orig:
                 keys.add(upn_key(orig))
-    for mail in _values(obj.get("mail")):
+    for mail in values_of(obj.get("mail")):
         keys.add(smtp_key(mail))
     dn = obj.get("distinguishedName")
     if dn:

@@ -87,11 +87,13 @@ def _moera_nickname(change: Change, obj: DirectoryObject, sync: SyncRules = DEFA
     return None
 
 
-def _plan_keys(changes: Sequence[Change], tenant: Tenant | None, sync: SyncRules = DEFAULT_SYNC) -> set[str]:
+def plan_keys(changes: Sequence[Change], tenant: Tenant | None, sync: SyncRules = DEFAULT_SYNC) -> set[str]:
+    """Every key the changes would claim or release (with UPN <-> smtp: cross keys): what a source
+    is asked for. Public for `suggestions.py`, which asks the same question of candidate values."""
     keys: set[str] = set()
     for change in changes:
         probe = planned_object(change, "probe")
-        for rules in (sync, DEFAULT_SYNC):  # the projection, and the values as written
+        for rules in dict.fromkeys((sync, DEFAULT_SYNC)):  # the projection, and the values as written
             keys |= {c.key for c in claims_of(probe, rules)}
         for name, values in change.remove.items():
             probe_removed = DirectoryObject(
@@ -118,7 +120,7 @@ def gather_state(
         if c.target is not None:
             changes_by_target.setdefault(target_key(c.target), []).append(c)
     wanted_targets = set(changes_by_target)
-    keys = _plan_keys(changes, tenant, sync)
+    keys = plan_keys(changes, tenant, sync)
     found: dict[ObjectRef, DirectoryObject] = {}
     asked: set[str] = set()
     related_links: set[str] = set()
@@ -502,8 +504,7 @@ def apply_policy(
             continue
         severity, suppressed = verdict
         if suppressed is None and finding.change is not None and suppressions:
-            inline = inline_suppression(finding, rule.info, suppressions)
-            suppressed = dict(inline) if inline is not None else None
+            suppressed = inline_suppression(finding, rule.info, suppressions)
         ident = identities.get((finding.change.file, finding.change.index), "") if finding.change else ""
         digest = fingerprint(finding, ident)
         out.append(ReportedFinding(finding, rule.info, severity, digest, suppressed))
@@ -512,7 +513,7 @@ def apply_policy(
 
 def inline_suppression(
     finding: Finding, info: RuleInfo, suppressions: dict[tuple[str, int], Mapping[str, tuple[str, Location]]]
-) -> dict[str, str] | None:
+) -> dict[str, str | None] | None:
     """A `dupfix: ignore CODE reason` comment on the finding's change, by rule code or id."""
     assert finding.change is not None
     marks = suppressions.get((finding.change.file, finding.change.index)) or {}
@@ -563,12 +564,6 @@ def check(
 ) -> Report:
     """Judge every plan together: they are applied as one change set, so they must agree."""
     return evaluate(plans, sources, rules, policy, today).report
-
-
-def plan_keys(changes: Sequence[Change], tenant: Tenant | None, sync: SyncRules = DEFAULT_SYNC) -> set[str]:
-    """Every key the changes would claim or release (with UPN <-> smtp: cross keys): what a source
-    is asked for. Public for `suggestions.py`, which asks the same question of candidate values."""
-    return _plan_keys(changes, tenant, sync)
 
 
 def evaluate(

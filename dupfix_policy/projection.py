@@ -15,18 +15,18 @@ An AD object is never compared with Entra objects by its AD values: sync first *
   `sync.sourceAnchor` pins);
 - objects outside `sync.scope` (OU filtering) are not synced at all.
 
-Pure functions over plain data: no source, no I/O. Deliberately free of imports from
-`addresses.py` (which builds claim keys from these projections) so the two can't form a cycle.
+Pure functions over plain data: no source, no I/O. It sits below `addresses.py` (which builds
+claim keys from these projections); both parse values with `values.py`.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .model import DirectoryObject
+from .values import guid_to_immutable_id, split_proxy, values_of
 
 RESERVED_SUFFIXES: tuple[str, ...] = (".onmicrosoft.com", ".microsoftonline.com")
 # Address types proxy calculation discards (KB 3190357: "legacy protocols, like MSMAIL or X400").
@@ -188,48 +188,6 @@ class Projection:
     dropped: tuple[Dropped, ...] = ()
 
 
-def _values(value: object) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return tuple(str(v) for v in value if v is not None and str(v).strip())
-    text = str(value)
-    return (text,) if text.strip() else ()
-
-
-def _type_and_address(proxy: str) -> tuple[str, str] | None:
-    prefix, sep, rest = proxy.strip().partition(":")
-    if not sep or not prefix or not rest or any(c.isspace() for c in prefix) or "@" in prefix:
-        return None
-    return prefix.lower(), rest.strip()
-
-
-def guid_bytes_le(guid: str) -> bytes:
-    """A GUID string's 16 bytes in AD's (Microsoft's mixed-endian) order, as `uuid.UUID(guid).bytes_le`
-    gives them, without importing uuid (it pulls in `platform` at every start). ValueError if not a GUID."""
-    text = guid.strip().replace("urn:", "").replace("uuid:", "").strip("{}").replace("-", "")
-    if len(text) != 32:
-        raise ValueError(f"not a GUID: {guid!r}")
-    raw = bytes.fromhex(text)
-    return raw[3::-1] + raw[5:3:-1] + raw[7:5:-1] + raw[8:]
-
-
-def guid_from_bytes_le(raw: bytes) -> str:
-    """`str(uuid.UUID(bytes_le=raw))`: the GUID string AD tools show for 16 mixed-endian bytes."""
-    if len(raw) != 16:
-        raise ValueError("a GUID is 16 bytes")
-    b = raw[3::-1] + raw[5:3:-1] + raw[7:5:-1] + raw[8:]
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def _guid_to_b64(guid: str) -> str | None:
-    try:
-        return base64.b64encode(guid_bytes_le(guid)).decode("ascii")
-    except (ValueError, AttributeError):
-        return None
-
-
 def source_anchor(obj: DirectoryObject, pinned: str | None = None) -> str | None:
     """The base64 sourceAnchor Entra Connect gives this AD object (its twin's onPremisesImmutableId).
 
@@ -238,16 +196,16 @@ def source_anchor(obj: DirectoryObject, pinned: str | None = None) -> str | None
     anchor it read as `sourceAnchor` (base64), which wins unless the choice is pinned otherwise.
     """
     a = obj.attributes
-    consistency = next(iter(_values(a.get("mS-DS-ConsistencyGuid"))), None)
-    guid = next(iter(_values(a.get("objectGUID"))), None)
+    consistency = next(iter(values_of(a.get("mS-DS-ConsistencyGuid"))), None)
+    guid = next(iter(values_of(a.get("objectGUID"))), None)
     if pinned == "objectGUID":
-        return _guid_to_b64(guid) if guid else None
+        return guid_to_immutable_id(guid) if guid else None
     recorded = a.get("sourceAnchor")
     if recorded and (pinned is None or a.get("sourceAnchorAttribute") == pinned):
         return str(recorded)
     if consistency:
-        return _guid_to_b64(consistency) or consistency.strip()
-    return _guid_to_b64(guid) if guid else None
+        return guid_to_immutable_id(consistency) or consistency.strip()
+    return guid_to_immutable_id(guid) if guid else None
 
 
 def project(obj: DirectoryObject, rules: SyncRules = DEFAULT_SYNC) -> Projection:
@@ -255,8 +213,8 @@ def project(obj: DirectoryObject, rules: SyncRules = DEFAULT_SYNC) -> Projection
     a = obj.attributes
     dropped: list[Dropped] = []
     proxies: list[str] = []
-    for p in _values(a.get("proxyAddresses")):
-        parts = _type_and_address(p)
+    for p in values_of(a.get("proxyAddresses")):
+        parts = split_proxy(p)
         if parts is None:
             continue  # malformed: sync drops it (and the format rules say so)
         kind, address = parts
@@ -267,13 +225,13 @@ def project(obj: DirectoryObject, rules: SyncRules = DEFAULT_SYNC) -> Projection
             dropped.append(Dropped("proxyAddresses", p, "reserved-suffix"))
             continue
         proxies.append(p)
-    mail = next(iter(_values(a.get("mail"))), None)
+    mail = next(iter(values_of(a.get("mail"))), None)
     if mail and "@" in mail and rules.reserved(mail.rpartition("@")[2]):
         dropped.append(Dropped("mail", mail, "reserved-suffix"))
         mail = None
     upn = upn_written = None
     if obj.kind == "user":
-        raw = next(iter(_values(a.get(rules.upn_source))), None)
+        raw = next(iter(values_of(a.get(rules.upn_source))), None)
         if raw is not None:
             upn = raw.strip()
             prefix, at, suffix = upn.rpartition("@")
@@ -281,7 +239,7 @@ def project(obj: DirectoryObject, rules: SyncRules = DEFAULT_SYNC) -> Projection
                 upn_written, upn = upn, f"{prefix}@{rules.initial_domain}"
             elif rules.upn_source != "userPrincipalName":
                 upn_written = None
-    nickname = next(iter(_values(a.get("mailNickname"))), None)
+    nickname = next(iter(values_of(a.get("mailNickname"))), None)
     derived = False
     if nickname is None and (obj.kind == "user" or proxies or mail):
         primary = next((p for p in proxies if p.strip().startswith("SMTP:")), None)
@@ -292,7 +250,7 @@ def project(obj: DirectoryObject, rules: SyncRules = DEFAULT_SYNC) -> Projection
         upn=upn,
         proxies=tuple(proxies),
         mail=mail,
-        target_addresses=_values(a.get("targetAddress")),
+        target_addresses=values_of(a.get("targetAddress")),
         nickname=nickname or None,
         nickname_derived=derived,
         anchor=source_anchor(obj, rules.source_anchor),

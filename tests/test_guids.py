@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dupfix_policy.projection import guid_bytes_le, guid_from_bytes_le
+from dupfix_policy.values import guid_bytes_le, guid_from_bytes_le
 
 
 @settings(max_examples=200, derandomize=True)

@@ -10,7 +10,7 @@ from ldap_fixtures import TREE_DELETE, Samba
 
 from dupfix_policy import cli
 from dupfix_policy.addresses import smtp_key
-from dupfix_policy.sources.ldap import create
+from dupfix_policy.sources.ldap.source import create
 from dupfix_policy.sources.snapshot.source import SnapshotSource
 
 pytest_plugins = ["ldap_fixtures"]  # the Samba fixtures (samba, ad, ad_exchange, ldap_env, ...)

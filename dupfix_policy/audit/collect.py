@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import pickle
 import signal
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
+from .. import forking
 from ..addresses import ANCHOR, SID, UPN, claims_of, link_keys_of
 from ..forking import WorkerDied
 from ..interfaces import StateSource
@@ -320,35 +320,18 @@ class _Worker:
     `_KeyCount`, and sends back the pickled result. Nothing else is shared.
     """
 
-    def __init__(self, pid: int, to_worker: int, from_worker: int):
-        self.pid = pid
+    def __init__(self, child: forking.Child, to_worker: int):
+        self.child = child
+        self.pid = child[0]
         self.to_worker = to_worker
-        self.from_worker = from_worker
         self.sent = 0
 
     @classmethod
     def start(cls, spool: _Spool) -> _Worker:
         down_r, down_w = os.pipe()
-        up_r, up_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns, never runs the parent's cleanup
-            status = 0
-            try:
-                os.close(down_w)
-                os.close(up_r)
-                try:
-                    result: tuple[Any, ...] = ("ok", _work(spool.file.fileno(), down_r))
-                except BaseException as exc:
-                    result = ("crash", f"{type(exc).__name__}: {exc}")
-                with os.fdopen(up_w, "wb") as out:
-                    pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException:
-                status = 1
-            finally:
-                os._exit(status)
+        child = forking.fork_call(_work_in_child, spool.file.fileno(), down_r, down_w)
         os.close(down_r)
-        os.close(up_w)
-        return cls(pid, down_w, up_r)
+        return cls(child, down_w)
 
     def send(self, spool: _Spool) -> None:
         spool.file.flush()
@@ -383,26 +366,20 @@ class _Worker:
         self.send(spool)
         self._write((0).to_bytes(8, "little"))
         os.close(self.to_worker)
-        with os.fdopen(self.from_worker, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(self.pid, 0)
-        if not data or status != 0:
-            raise WorkerDied(f"the audit's key-counting worker died without a result (wait status {status})")
-        try:
-            result = pickle.loads(data)
-        except Exception as exc:
-            raise WorkerDied(f"the audit's key-counting worker sent a broken result: {exc}") from None
-        if result[0] != "ok":
-            raise WorkerDied(f"the audit's key-counting worker failed: {result[1]}")
-        return result[1]
+        return forking.collect(self.child, "the audit's key-counting worker")  # type: ignore[no-any-return]
 
     def abort(self) -> None:
-        for fd in (self.to_worker, self.from_worker):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        with contextlib.suppress(OSError):
+            os.close(self.to_worker)
         with contextlib.suppress(OSError):
             os.kill(self.pid, signal.SIGTERM)
-            os.waitpid(self.pid, 0)
+        forking.reap(self.child)
+
+
+def _work_in_child(spool_fd: int, down_r: int, down_w: int) -> tuple[list[int], set[int]]:
+    """The worker's side: it keeps only the read end of the parent's pipe."""
+    os.close(down_w)
+    return _work(spool_fd, down_r)
 
 
 def _write_all(fd: int, data: bytes) -> None:

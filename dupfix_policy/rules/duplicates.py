@@ -263,7 +263,7 @@ def primary_code(added: AddedClaim) -> tuple[str, list[Rival]] | None:
         return "DUP001", same
     if ns == "upn":
         # Holders AD itself refuses this UPN for are reported once, on the AD key (adupn:).
-        on_ad = _ad_rivals(added)
+        on_ad = added.ad_rivals
         same = [r for r in same if r.identity.key not in on_ad]
         cross = [r for r in cross if r.identity.key not in on_ad]
         if same:
@@ -278,11 +278,6 @@ def primary_code(added: AddedClaim) -> tuple[str, list[Rival]] | None:
     elif same and (code := code_for(ns, added.identity.kind)) is not None:
         return code, same
     return None
-
-
-def _ad_rivals(added: AddedClaim) -> set[int]:
-    """Identities holding this change's UPN in AD (adupn:): AD refuses it before sync runs."""
-    return set(added.ad_rivals)
 
 
 def _finding(code: str, added: AddedClaim, message: str, holders: Iterable[Rival], **kw) -> Finding:
@@ -306,11 +301,6 @@ def _what(added: AddedClaim) -> str:
     return f"{added.claim.attribute} {added.claim.value}"
 
 
-def _siblings(ctx: CheckContext, change) -> list[AddedClaim]:
-    """Every key one change adds."""
-    return ctx.added_by(change)
-
-
 def _named_elsewhere(ctx: CheckContext, change, key: str | None, *, written_only: bool = True) -> set[int]:
     """Identities the change's other values already collide with directly.
 
@@ -320,7 +310,7 @@ def _named_elsewhere(ctx: CheckContext, change, key: str | None, *, written_only
     """
     return {
         r.identity.key
-        for other in _siblings(ctx, change)
+        for other in ctx.added_by(change)
         if other.claim.key != key and not (written_only and other.predicted)
         for r in other.rivals
     }
@@ -459,7 +449,7 @@ def dup007(ctx: CheckContext) -> Iterator[Finding]:
         # MOERA they share follows from it and would only repeat the same finding.
         sync = ctx.simulation.sync
         upn = _upn_key_of(d.identity, sync)
-        already = {r.identity.key for a in _siblings(ctx, d.change) for r in (*a.rivals, *a.cross_rivals)}
+        already = {r.identity.key for a in ctx.added_by(d.change) for r in (*a.rivals, *a.cross_rivals)}
         holders = [
             r
             for r in d.rivals

@@ -8,24 +8,13 @@ Registered without importing sqlite3 or the implementation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
 from ...hookspecs import hookimpl
 from ...interfaces import SourceFactory
-
-if TYPE_CHECKING:
-    from .source import CacheSource
+from .. import lazy_factory
 
 SCHEME = "cache"
 
 
-def create(spec: str, options: Mapping[str, Any]) -> CacheSource:
-    from .source import create as make
-
-    return make(spec, options)
-
-
 @hookimpl
 def dupfix_sources() -> list[SourceFactory]:
-    return [SourceFactory(scheme=SCHEME, create=create, description="directory state from a local cache file filled by `dupfix sync` (SQLite)")]
+    return [lazy_factory(SCHEME, f"{__name__}.source", "directory state from a local cache file filled by `dupfix sync` (SQLite)")]

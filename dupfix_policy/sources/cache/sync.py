@@ -58,7 +58,6 @@ WORKERS_ENV = "DUPFIX_CACHE_WORKERS"
 TMP_MARK = ".tmp-"
 
 
-DeltaExpired = errors.DeltaExpired  # the service no longer accepts the stored delta state (errors.py)
 
 
 @dataclass
@@ -400,7 +399,7 @@ def _refresh_one(conn: Any, writer: _Writer, entry: CachedSource, source: StateS
             writer.flush()
             result.extra.extend(_notes(source))
             return result, state
-        except DeltaExpired as exc:
+        except errors.DeltaExpired as exc:
             reason = f"{exc}: full resync"
     _clear_source(conn, entry.id)
     count, state = _fill(conn, writer, entry.id, source)

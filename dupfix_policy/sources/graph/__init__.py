@@ -12,24 +12,13 @@ Registered without importing msgraph-sdk, azure-identity, httpx or asyncio: they
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
 from ...hookspecs import hookimpl
 from ...interfaces import SourceFactory
-
-if TYPE_CHECKING:
-    from .source import GraphSource
+from .. import lazy_factory
 
 SCHEME = "graph"
 
 
-def create(spec: str, options: Mapping[str, Any]) -> GraphSource:
-    from .source import create as make
-
-    return make(spec, options)
-
-
 @hookimpl
 def dupfix_sources() -> list[SourceFactory]:
-    return [SourceFactory(scheme=SCHEME, create=create, description="live Entra ID through Microsoft Graph (msgraph-sdk + azure-identity)")]
+    return [lazy_factory(SCHEME, f"{__name__}.source", "live Entra ID through Microsoft Graph (msgraph-sdk + azure-identity)")]

@@ -197,7 +197,7 @@ class GraphSource:
         new state (the delta links). A link Graph forgot raises errors.DeltaExpired."""
         import json
 
-        from ..cache.sync import DeltaExpired
+        from ...errors import DeltaExpired
         from .http import DeltaGone
 
         links = json.loads(state) if state else {}

@@ -13,32 +13,17 @@ without importing ldap3 or the implementation: both load when an `ldap://` sourc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
 from ...hookspecs import hookimpl
 from ...interfaces import SourceFactory
-
-if TYPE_CHECKING:
-    from .source import LdapSource
+from .. import lazy_factory
 
 SCHEME = "ldap"
 
 
-def create(spec: str, options: Mapping[str, Any]) -> LdapSource:
-    """`ldap://host:port/BASE` or `ldaps://…` -> LdapSource (nothing is contacted yet)."""
-    from .source import create as make
-
-    return make(spec, options)
-
-
 @hookimpl
 def dupfix_sources() -> list[SourceFactory]:
-    return [
-        SourceFactory(
-            scheme=SCHEME,
-            create=create,
-            description="live on-prem Active Directory over LDAP (ldap://host:port/BASE or ldaps://; "
-            "bind from DUPFIX_LDAP_USER / DUPFIX_LDAP_PASSWORD)",
-        )
-    ]
+    description = (
+        "live on-prem Active Directory over LDAP (ldap://host:port/BASE or ldaps://; "
+        "bind from DUPFIX_LDAP_USER / DUPFIX_LDAP_PASSWORD)"
+    )
+    return [lazy_factory(SCHEME, f"{__name__}.source", description)]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +25,7 @@ from ldap3.utils.conv import escape_filter_chars
 from ... import addresses
 from ...addresses import target_key
 from ...model import Target
+from ...values import guid_bytes_le
 
 # Users, contacts (both objectCategory=person) and groups: what Entra Connect syncs and IdFix reads.
 OBJECT_FILTER = "(|(objectCategory=person)(objectCategory=group))"
@@ -61,7 +61,7 @@ class Assertion:
 
 def _guid_octets(text: str) -> bytes | None:
     try:
-        return uuid.UUID(text.strip()).bytes_le
+        return guid_bytes_le(text)
     except (ValueError, AttributeError):
         return None
 
