@@ -23,15 +23,18 @@ ROOT = Path(__file__).resolve().parents[1]
 DUPFIX = [sys.executable, "-m", "dupfix_policy"]
 
 
-def timed(args: list[str], repeat: int, cwd: Path) -> tuple[float, float]:
-    runs = []
+def timed(commands: dict[str, list[str]], repeat: int, cwd: Path) -> dict[str, tuple[float, float]]:
+    """(min, median) seconds per command, the commands interleaved round by round so that a
+    burst of load on a shared machine falls on all of them alike."""
+    runs: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
-        start = time.perf_counter()
-        done = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
-        runs.append(time.perf_counter() - start)
-        if done.returncode not in (0, 1):
-            raise SystemExit(f"{' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
-    return min(runs), statistics.median(runs)
+        for name, args in commands.items():
+            start = time.perf_counter()
+            done = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+            runs[name].append(time.perf_counter() - start)
+            if done.returncode not in (0, 1):
+                raise SystemExit(f"{' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
+    return {name: (min(r), statistics.median(r)) for name, r in runs.items()}
 
 
 def plan_of(n: int) -> str:
@@ -56,9 +59,17 @@ def main() -> None:
                             "--cache", cache, "--quiet"], check=True, cwd=work)  # fmt: skip
         (work / "plan.yaml").write_text(plan_of(10), encoding="utf-8")
         env_cmd = [*DUPFIX, "check", "plan.yaml", "--source", f"cache:{cache}", "--max-age", "1000000000"]
-        help_min, help_med = timed([*DUPFIX, "--help"], args.repeat, work)
-        check_min, check_med = timed(env_cmd, args.repeat, work)
-        none_min, _none_med = timed([*DUPFIX, "check", "plan.yaml", "--source", "none"], args.repeat, work)
+        figures = timed(
+            {
+                "help": [*DUPFIX, "--help"],
+                "check": env_cmd,
+                "none": [*DUPFIX, "check", "plan.yaml", "--source", "none"],
+            },
+            args.repeat,
+            work,
+        )
+    (help_min, help_med), (check_min, check_med) = figures["help"], figures["check"]
+    none_min = figures["none"][0]
     print(f"dupfix --help                 min {help_min:.3f} s   median {help_med:.3f} s")
     print(f"check, 10 changes, cache      min {check_min:.3f} s   median {check_med:.3f} s   "
           f"ratio {check_min / help_min:.2f}x (median {check_med / help_med:.2f}x)")  # fmt: skip

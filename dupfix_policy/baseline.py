@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -139,6 +138,8 @@ def write_baseline(path: str, report: Report) -> tuple[Report, int]:
     parent = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(parent, exist_ok=True)
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(prefix=".baseline-", suffix=".tmp", dir=parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import types
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -52,8 +53,21 @@ def _is_own(ep: EntryPoint) -> bool:
     return ep.value.startswith("dupfix_policy.")
 
 
+class _PluginManager(pluggy.PluginManager):
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        """pluggy looks every name of a plugin up statically (inspect.getattr_static), most of
+        the cost of registering a rule module full of imports and constants (start-up, issue
+        14). A module's attribute that is neither a function nor a bound method is never
+        hookable in pluggy either, so it is skipped before that look-up."""
+        if isinstance(plugin, types.ModuleType) and not isinstance(
+            plugin.__dict__.get(name), (types.FunctionType, types.MethodType)
+        ):
+            return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+
 def build_manager(extra: list[object] | None = None) -> pluggy.PluginManager:
-    pm = pluggy.PluginManager(GROUP)
+    pm = _PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
     for name, module in DEFAULT_PLUGINS.items():
         pm.register(importlib.import_module(module), name=name)

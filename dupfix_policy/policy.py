@@ -12,10 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,6 @@ from .model import Finding, Location, RuleInfo
 from .schemas import load_schema
 
 DEFAULT_PACK = "default"
-PACKAGE = "dupfix_policy.policies"
 SEVERITY_ORDER: tuple[str, ...] = ("error", "warning", "note", "off")
 _DEMOTION = {"error": "warning", "warning": "note", "note": "note", "off": "off"}
 
@@ -186,15 +183,16 @@ def shipped_packs() -> list[str]:
 
 
 def _pack_files() -> list[str]:
-    try:
-        return [entry.name for entry in resources.files(PACKAGE).iterdir()]
-    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
-        return [p.name for p in _repo_packs().glob("*.yaml")]
+    return [p.name for p in _packs_dir().glob("*.yaml")]
 
 
-def _repo_packs() -> Path:
-    """`policies/` beside the package, for a source checkout without an install."""
-    return Path(__file__).resolve().parent.parent / "policies"
+def _packs_dir() -> Path:
+    """Where the shipped packs are: `dupfix_policy/policies/` in a wheel (package
+    `dupfix_policy.policies`), `policies/` beside the package in a checkout or editable install.
+    Plain paths rather than importlib.resources, whose import (zipfile, threading) every check
+    would pay at start-up (issue 14); the package is never installed zipped."""
+    installed = Path(__file__).resolve().parent / "policies"
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "policies"
 
 
 def is_pack_name(name: str) -> bool:
@@ -231,18 +229,7 @@ def _load_pack(name: str, origin: Location | None, chain: tuple[str, ...]) -> Po
             location=origin,
             hint=f"shipped packs: {', '.join(packs)}; a policy file is named by its path, e.g. ./{name}.yaml",
         )
-    with _pack_path(name) as path:
-        return _load_file(str(path), chain, label=name)
-
-
-@contextmanager
-def _pack_path(name: str) -> Iterator[Path]:
-    try:
-        resource = resources.files(PACKAGE).joinpath(f"{name}.yaml")
-        with resources.as_file(resource) as path:
-            yield path
-    except (ModuleNotFoundError, FileNotFoundError):
-        yield _repo_packs() / f"{name}.yaml"
+    return _load_file(str(_packs_dir() / f"{name}.yaml"), chain, label=name)
 
 
 def _load_file(path: str, chain: tuple[str, ...], label: str | None = None) -> Policy:

@@ -7,7 +7,7 @@ keys), and by the LDAP source. Pure, and free of `uuid` (it pulls in `platform` 
 
 from __future__ import annotations
 
-import base64
+import binascii
 import binascii
 
 
@@ -52,12 +52,14 @@ def guid_from_bytes_le(raw: bytes) -> str:
 def guid_to_immutable_id(guid: str) -> str | None:
     """AD GUID string -> the base64 `onPremisesImmutableId` Entra stores for it (bytes_le order)."""
     try:
-        return base64.b64encode(guid_bytes_le(guid)).decode("ascii")
+        return binascii.b2a_base64(guid_bytes_le(guid), newline=False).decode("ascii")
     except (ValueError, AttributeError):
         return None
 
 
 def immutable_id_to_guid(immutable_id: str) -> str | None:
+    import base64  # here, not at the top: only hard matches need it (start-up, issue 14)
+
     try:
         raw = base64.b64decode(immutable_id.strip(), validate=True)
     except (binascii.Error, ValueError):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from importlib import resources
 
 from ..errors import EXIT_OK
 from ..plugins import Registry
+from ..schemas import load_schema_text
 
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
-    text = resources.files("dupfix_policy.schemas").joinpath(f"{args.name}.schema.json").read_text("utf-8")
+    text = load_schema_text(args.name)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return EXIT_OK
 

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """The schema `NAME.schema.json` (e.g. "plan"), parsed once per process."""
-    text = resources.files(__name__).joinpath(f"{name}.schema.json").read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = json.loads(load_schema_text(name))
     return schema
+
+
+def load_schema_text(name: str) -> str:
+    """The file as shipped (what `dupfix schema NAME` prints).
+
+    Beside this module in a wheel and in a checkout alike; importlib.resources would add zipfile
+    and threading to every check's start-up (issue 14) for a package that is never zipped.
+    """
+    return (Path(__file__).parent / f"{name}.schema.json").read_text(encoding="utf-8")

@@ -34,13 +34,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+try:  # hashlib.blake2b is this class; hashlib itself would load OpenSSL (~3 ms per check, issue 14)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - an interpreter without CPython's _blake2
+    from hashlib import blake2b
 
 from ...addresses import all_lookup_keys, target_key
 from ...errors import StateUnavailableError, UserInputError
@@ -89,7 +93,7 @@ CREATE TABLE keys (h INTEGER NOT NULL, obj INTEGER NOT NULL, PRIMARY KEY (h, obj
 
 def key_hash(key: str) -> int:
     """A look-up key as a signed 32-bit integer (BLAKE2b): what the `keys` table stores."""
-    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=4).digest(), "little", signed=True)
+    return int.from_bytes(blake2b(key.encode("utf-8"), digest_size=4).digest(), "little", signed=True)
 
 
 
