@@ -23,18 +23,32 @@ ROOT = Path(__file__).resolve().parents[1]
 DUPFIX = [sys.executable, "-m", "dupfix_policy"]
 
 
-def timed(commands: dict[str, list[str]], repeat: int, cwd: Path) -> dict[str, tuple[float, float]]:
-    """(min, median) seconds per command, the commands interleaved round by round so that a
-    burst of load on a shared machine falls on all of them alike."""
-    runs: dict[str, list[float]] = {name: [] for name in commands}
+def run_once(args: list[str], cwd: Path) -> tuple[float, float]:
+    """(wall, CPU) seconds of one process; CPU (user + system, from wait4) is the steadier figure
+    on a virtual machine whose wall times jump with the host's load."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(args)} exited {proc.returncode}: {err.decode()[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def timed(commands: dict[str, list[str]], repeat: int, cwd: Path) -> dict[str, tuple[float, float, float]]:
+    """(min wall, median wall, min CPU) seconds per command, the commands interleaved round by
+    round so that a burst of load on a shared machine falls on all of them alike."""
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, args in commands.items():
-            start = time.perf_counter()
-            done = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
-            runs[name].append(time.perf_counter() - start)
-            if done.returncode not in (0, 1):
-                raise SystemExit(f"{' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
-    return {name: (min(r), statistics.median(r)) for name, r in runs.items()}
+            wall, cpu = run_once(args, cwd)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    return {name: (min(walls[name]), statistics.median(walls[name]), min(cpus[name])) for name in commands}
 
 
 def plan_of(n: int) -> str:
@@ -68,12 +82,13 @@ def main() -> None:
             args.repeat,
             work,
         )
-    (help_min, help_med), (check_min, check_med) = figures["help"], figures["check"]
-    none_min = figures["none"][0]
-    print(f"dupfix --help                 min {help_min:.3f} s   median {help_med:.3f} s")
-    print(f"check, 10 changes, cache      min {check_min:.3f} s   median {check_med:.3f} s   "
-          f"ratio {check_min / help_min:.2f}x (median {check_med / help_med:.2f}x)")  # fmt: skip
-    print(f"check, 10 changes, --source none  min {none_min:.3f} s   ratio {none_min / help_min:.2f}x")
+    (help_min, help_med, help_cpu), (check_min, check_med, check_cpu) = figures["help"], figures["check"]
+    none_min, _none_med, none_cpu = figures["none"]
+    print(f"dupfix --help                 wall min {help_min:.3f} s  median {help_med:.3f} s   CPU min {help_cpu:.3f} s")
+    print(f"check, 10 changes, cache      wall min {check_min:.3f} s  median {check_med:.3f} s   CPU min {check_cpu:.3f} s")
+    print(f"check, 10 changes, --source none  wall min {none_min:.3f} s   CPU min {none_cpu:.3f} s")
+    print(f"ratio check/help: wall {check_min / help_min:.2f}x (median {check_med / help_med:.2f}x), "
+          f"CPU {check_cpu / help_cpu:.2f}x; --source none: wall {none_min / help_min:.2f}x")
     print(f"(python {sys.version.split()[0]}, {os.cpu_count()} cores, repeat {args.repeat})")
 
 

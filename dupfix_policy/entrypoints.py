@@ -13,15 +13,17 @@ import importlib
 import os
 import re
 import sys
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 _DIST_DIR = re.compile(r"^(?P<name>[^-]+)(?:-(?P<version>[^-]+))?.*\.(?:dist|egg)-info$", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class EntryPoint:
-    """One `name = module:attribute` line of an installed distribution's entry points."""
+class EntryPoint(NamedTuple):
+    """One `name = module:attribute` line of an installed distribution's entry points.
+
+    A named tuple, as importlib.metadata's own EntryPoint was: every check defines this class
+    and a named tuple costs a fifth of a dataclass to create (start-up, issue 14).
+    """
 
     name: str
     value: str

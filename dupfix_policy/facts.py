@@ -2,14 +2,16 @@
 
 This is the rule-facing API. A rule is a pure function from a `CheckContext` to findings
 (`interfaces.Rule`); built-in and third-party rules read the same types, so they live here and not
-inside the engine that computes them.
+inside the engine that computes them. The per-claim facts are named tuples (immutable, read by
+attribute): every check defines these classes at start-up, and a named tuple costs a fifth of a
+frozen dataclass to define (docs/plugins.md "Start-up").
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .addresses import Claim
 from .index import Holding, IdentityView
@@ -21,8 +23,7 @@ if TYPE_CHECKING:
     from .policy import Policy
 
 
-@dataclass(frozen=True, slots=True)
-class Rival:
+class Rival(NamedTuple):
     """Another identity that holds a key a change adds (or held it before the plan released it)."""
 
     identity: IdentityView
@@ -60,8 +61,7 @@ class Rival:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class AddedClaim:
+class AddedClaim(NamedTuple):
     """A key a change gives its identity, with everyone else who holds it once the plan has run."""
 
     change: Change
@@ -76,8 +76,7 @@ class AddedClaim:
     ad_rivals: frozenset[int] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class TouchedConflict:
+class TouchedConflict(NamedTuple):
     """A key the change touches that two identities held before the plan and still hold after it."""
 
     change: Change
@@ -86,8 +85,7 @@ class TouchedConflict:
     holders: tuple[Rival, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class DerivedAddress:
+class DerivedAddress(NamedTuple):
     """The MOERA (mailNickname@initial domain) Entra will add, and who else has or derives it."""
 
     change: Change
@@ -99,8 +97,7 @@ class DerivedAddress:
     other_changes: tuple[Change, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class RestoreOrder:
+class RestoreOrder(NamedTuple):
     """A restore that takes back a value another identity still holds at that point of the plan.
 
     The plan frees it later, so the final state is clean, but changes are applied in order: the
@@ -114,8 +111,7 @@ class RestoreOrder:
     freed_by: tuple[Change, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class UnresolvedTarget:
+class UnresolvedTarget(NamedTuple):
     change: Change
     problem: TargetProblem
 
@@ -148,7 +144,7 @@ class CheckContext:
         return self._by_change.get(id(change), [])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class AuditContext:
     """What a rule's `audit` function may look at besides the object itself."""
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .facts import AuditContext, CheckContext
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PlanFormat:
     """A loader for one kind of plan file.
 
@@ -119,7 +119,7 @@ class SnapshotRows(Protocol):
     def snapshot_rows(self) -> Iterable[tuple[str, str, str, str]]: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SourceFactory:
     """Makes a `StateSource` from a `--source` spec whose scheme it owns (`snapshot:`, `graph`...)."""
 
@@ -129,7 +129,7 @@ class SourceFactory:
     plugin: str = ""  # set by the registry
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rule:
     """A rule: its stable identity and a pure function from the simulation to findings.
 
@@ -145,7 +145,7 @@ class Rule:
     plugin: str = ""  # set by the registry: named when the rule raises (errors.PluginError)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Reporter:
     """Writes a finished `Report` to a text stream."""
 

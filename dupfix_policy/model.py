@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .remedies import Suggestion
 
 Directory = Literal["entra", "ad"]
 Kind = Literal["user", "group", "contact"]
@@ -205,7 +208,7 @@ class Change:
         return loc if loc is not None else self.location
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Plan:
     """The changes of one input file, in file order.
 
@@ -222,13 +225,13 @@ class Plan:
     unchecked: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Tenant:
     initial_domain: str | None = None
     verified_domains: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SourceInfo:
     """What the report says about one state source."""
 
@@ -311,42 +314,6 @@ class RuleInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class Replacement:
-    """One value to rewrite in a plan file: the old text at its place, and the new one.
-
-    `start`/`end` are (line, column) of the exact text to replace (1-based, end exclusive), when the
-    fixer found it in the file; `editable` is false where the file is not the one people edit (a
-    Terraform plan: the `.tf` line is shown instead).
-    """
-
-    file: str
-    attribute: str
-    old: str
-    new: str
-    line: int | None = None
-    column: int | None = None
-    end_line: int | None = None
-    end_column: int | None = None
-    inserted: str | None = None  # the file text for the span (differs from `new` in LDIF base64)
-    editable: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """What `--suggest` proposes for one finding (suggestions.py).
-
-    `kind` "value": a free value, written by `replacements` (every attribute of the change that
-    held the conflicting value, so the change stays consistent). "resolution": the plan cannot fix
-    it by itself (a holder that should yield or be purged): `text` says what to do instead.
-    """
-
-    kind: str
-    text: str
-    value: str | None = None
-    replacements: tuple[Replacement, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class ReportedFinding:
     """A finding after policy: severity decided, exemptions and baselines applied."""
 
@@ -358,7 +325,7 @@ class ReportedFinding:
     suggestion: Suggestion | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Report:
     tool_version: str
     sources: tuple[SourceInfo, ...]

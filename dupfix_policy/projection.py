@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .model import DirectoryObject
 from .values import guid_to_immutable_id, split_proxy, values_of
@@ -77,7 +77,7 @@ def _dn_tail(dn: str) -> str:
     return ",".join(out)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SyncRules:
     """How this tenant's Entra Connect is set up, as far as the verdict depends on it.
 
@@ -163,8 +163,7 @@ class SyncRules:
 DEFAULT_SYNC = SyncRules()
 
 
-@dataclass(frozen=True, slots=True)
-class Dropped:
+class Dropped(NamedTuple):  # not a dataclass: cheaper to define at start-up (docs/plugins.md)
     """A value sync will not write into Entra ID, and why (a format finding, never a duplicate)."""
 
     attribute: str
@@ -172,7 +171,7 @@ class Dropped:
     reason: str  # "reserved-suffix" | "legacy-type"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Projection:
     """The Entra-side values of one AD object. `written` maps a projected value to the value the
     AD object holds when sync changed it (a UPN moved to the initial domain, a derived alias)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from .addresses import (
     Claim,
@@ -33,8 +33,7 @@ from .projection import DEFAULT_SYNC, SyncRules, project, source_anchor
 DIRECTORY_NAMES = {"entra": "Entra ID", "ad": "on-prem AD"}
 
 
-@dataclass(frozen=True, slots=True)
-class TargetProblem:
+class TargetProblem(NamedTuple):  # not a dataclass: cheaper to define at start-up (docs/plugins.md)
     """Why a change's target could not be used (REF001)."""
 
     reason: str

@@ -56,10 +56,11 @@ from .engine import (
 )
 from .fixers import TextFile, replacements_for
 from .interfaces import Rule, StateSource
-from .model import Change, DirectoryObject, ObjectRef, Plan, Replacement, Report, ReportedFinding, Suggestion
+from .model import Change, DirectoryObject, ObjectRef, Plan, Report, ReportedFinding
 from .naming import BATCHES, Convention, NameParts, candidates
 from .policy import Policy
 from .projection import SyncRules
+from .remedies import Replacement, Suggestion
 
 # Rules whose finding a new value settles (one holder too many for a value the plan writes).
 DUPLICATE_CODES = frozenset({"DUP001", "DUP002", "DUP003", "DUP004", "DUP005", "DUP007", "DUP010", "DUP013", "DUP014"})

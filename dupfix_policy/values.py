@@ -8,7 +8,6 @@ keys), and by the LDAP source. Pure, and free of `uuid` (it pulls in `platform` 
 from __future__ import annotations
 
 import binascii
-import binascii
 
 
 def values_of(value: object) -> tuple[str, ...]:

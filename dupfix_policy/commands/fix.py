@@ -16,8 +16,8 @@ from collections import defaultdict
 from ..app import collect_plans, load_checked_policy, opened, resolve, suggest_for, today
 from ..errors import EXIT_OK, EXIT_VIOLATIONS, UserInputError
 from ..fixers import TextFile, apply, located, shown_line, unified_diff
-from ..model import Replacement
 from ..plugins import Registry
+from ..remedies import Replacement
 
 CSV_FORMATS = frozenset({"csv", "entra-csv"})
 

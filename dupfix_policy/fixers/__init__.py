@@ -19,7 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from ..model import Change, Location, Replacement
+from ..model import Change, Location
+from ..remedies import Replacement
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 # Characters that continue an address or a name: a match must not be part of a longer value.

@@ -14,7 +14,8 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..model import Location, Replacement
+from ..model import Location
+from ..remedies import Replacement
 
 if TYPE_CHECKING:
     from . import TextFile

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from ..model import HolderView, Location, Report, ReportedFinding, Suggestion
+from ..model import HolderView, Location, Report, ReportedFinding
+
+if TYPE_CHECKING:
+    from ..remedies import Suggestion
 
 
 def _location(loc: Location | None) -> dict[str, Any] | None:
