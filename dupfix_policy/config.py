@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .documents import Document, load_document, validate
 from .errors import UserInputError
@@ -93,8 +93,7 @@ class Settings:
         return self.locations.get(name)
 
 
-@dataclass(frozen=True)
-class ConfigFile:
+class ConfigFile(NamedTuple):
     """What one `.dupfix.yaml` says, keyed by `Settings` field name, paths already absolute."""
 
     path: str

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import __version__
 from .addresses import (
@@ -541,8 +541,7 @@ def sort_findings(findings: Iterable[ReportedFinding]) -> list[ReportedFinding]:
     return sorted(findings, key=key)
 
 
-@dataclass(frozen=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """A check's report with what it was made from: the state read and the facts the rules saw.
 
     `suggestions.py` needs these to propose free values without asking the sources again for what

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from .model import DirectoryObject, Finding, Plan, Report, RuleInfo, SourceInfo, Target, Tenant
 
@@ -63,8 +63,7 @@ class StateSource(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class DoctorLine:
+class DoctorLine(NamedTuple):
     """One line of `dupfix doctor`: a check, how it went (ok, fail, warn, info) and what it found.
 
     `fail` means a check run would fail (exit 3); `detail` says what was found or what to do.

@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from . import addresses
@@ -183,16 +182,18 @@ def shipped_packs() -> list[str]:
 
 
 def _pack_files() -> list[str]:
-    return [p.name for p in _packs_dir().glob("*.yaml")]
+    return [name for name in os.listdir(_packs_dir()) if name.endswith(".yaml")]
 
 
-def _packs_dir() -> Path:
+def _packs_dir() -> str:
     """Where the shipped packs are: `dupfix_policy/policies/` in a wheel (package
     `dupfix_policy.policies`), `policies/` beside the package in a checkout or editable install.
-    Plain paths rather than importlib.resources, whose import (zipfile, threading) every check
-    would pay at start-up (issue 14); the package is never installed zipped."""
-    installed = Path(__file__).resolve().parent / "policies"
-    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / "policies"
+    os.path rather than importlib.resources or pathlib, whose imports (zipfile, urllib.parse,
+    ipaddress...) every check would pay at start-up (docs/plugins.md "Start-up"); the package is
+    never installed zipped."""
+    here = os.path.dirname(os.path.realpath(__file__))
+    installed = os.path.join(here, "policies")
+    return installed if os.path.isdir(installed) else os.path.join(os.path.dirname(here), "policies")
 
 
 def is_pack_name(name: str) -> bool:
@@ -229,7 +230,7 @@ def _load_pack(name: str, origin: Location | None, chain: tuple[str, ...]) -> Po
             location=origin,
             hint=f"shipped packs: {', '.join(packs)}; a policy file is named by its path, e.g. ./{name}.yaml",
         )
-    return _load_file(str(_packs_dir() / f"{name}.yaml"), chain, label=name)
+    return _load_file(os.path.join(_packs_dir(), f"{name}.yaml"), chain, label=name)
 
 
 def _load_file(path: str, chain: tuple[str, ...], label: str | None = None) -> Policy:
@@ -249,7 +250,7 @@ def _load_file(path: str, chain: tuple[str, ...], label: str | None = None) -> P
     severities.update(own)
     sync = data.get("sync") or {}
     return Policy(
-        name=data.get("name") or label or Path(path).stem,
+        name=data.get("name") or label or os.path.splitext(os.path.basename(path))[0],
         source=label or path,
         severities=severities,
         soft_match=sync.get("softMatch", parent.soft_match if parent else True),

@@ -7,8 +7,8 @@ validate with the very same files, so the documentation cannot drift from the ch
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 
@@ -22,7 +22,9 @@ def load_schema(name: str) -> dict[str, Any]:
 def load_schema_text(name: str) -> str:
     """The file as shipped (what `dupfix schema NAME` prints).
 
-    Beside this module in a wheel and in a checkout alike; importlib.resources would add zipfile
-    and threading to every check's start-up (issue 14) for a package that is never zipped.
+    Beside this module in a wheel and in a checkout alike; importlib.resources or pathlib would
+    add zipfile, urllib.parse and more to every check's start-up (docs/plugins.md "Start-up") for
+    a package that is never zipped.
     """
-    return (Path(__file__).parent / f"{name}.schema.json").read_text(encoding="utf-8")
+    with open(os.path.join(os.path.dirname(__file__), f"{name}.schema.json"), encoding="utf-8") as fh:
+        return fh.read()

@@ -38,8 +38,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 try:  # hashlib.blake2b is this class; hashlib itself would load OpenSSL (~3 ms per check, issue 14)
     from _blake2 import blake2b
@@ -104,8 +103,7 @@ def key_hash(key: str) -> int:
 
 
 
-@dataclass(frozen=True)
-class CachedSource:
+class CachedSource(NamedTuple):
     """What the cache knows about one source it was filled from."""
 
     id: int
@@ -154,10 +152,17 @@ def connect(path: str, *, create: bool = False) -> sqlite3.Connection:
     return conn
 
 
-def _uri_path(path: str) -> str:
-    from urllib.parse import quote
+_URI_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/-._~")
 
-    return quote(os.path.abspath(path))
+
+def _uri_path(path: str) -> str:
+    """The path percent-encoded for a SQLite URI (`?`, `#` and `%` would end or escape it), as
+    urllib.parse.quote does; urllib.parse itself costs a check ~2 ms of start-up (it imports
+    ipaddress)."""
+    return "".join(
+        c if c in _URI_SAFE else "".join(f"%{b:02X}" for b in c.encode("utf-8", "surrogateescape"))
+        for c in os.path.abspath(path)
+    )
 
 
 
