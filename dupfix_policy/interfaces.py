@@ -111,6 +111,15 @@ class DeltaNotes(Protocol):
 
 
 @runtime_checkable
+class BatchScan(Protocol):
+    """Optional for sources: `scan()` in batches, each handed to `work` where it was read (a
+    large snapshot: in forked children that read, parse and validate their part of the file), for
+    the cache fill. Results come back in order; validation is `scan()`'s."""
+
+    def map_batches(self, work: Callable[[list[DirectoryObject]], Any], workers: int) -> Iterator[Any]: ...
+
+
+@runtime_checkable
 class SnapshotRows(Protocol):
     """Optional for sources: `dupfix snapshot` rows `(directory, kind, id, line)` rendered while the
     source reads (faster than `scan()` then rendering, for the Graph export)."""

@@ -34,7 +34,7 @@ from typing import IO, Any
 from ... import errors, forking
 from ...addresses import ID, all_lookup_keys
 from ...errors import UserInputError
-from ...interfaces import DeltaNotes, DeltaSource, StateSource
+from ...interfaces import BatchScan, DeltaNotes, DeltaSource, StateSource
 from ...model import DIRECTORIES, DirectoryObject, Location
 from ..records import decode_record, encode_record
 from .source import (
@@ -133,6 +133,18 @@ def encode_batch(first_rowid: int, batch: Sequence[tuple[int, DirectoryObject]])
     return rows, keys
 
 
+def encode_objects(objects: Sequence[DirectoryObject]) -> tuple[list[tuple[str, str]], list[tuple[int, int]]]:
+    """((state, record) per object, (key hash, index in `objects`) sorted): `encode_batch` for a
+    worker that does not know the rowids yet (the parent adds them: `_Writer.insert_encoded`)."""
+    records: list[tuple[str, str]] = []
+    keys: list[tuple[int, int]] = []
+    for i, obj in enumerate(objects):
+        records.append((obj.state, encode_record(obj)))
+        keys.extend((h, i) for h in {key_hash(k) for k in all_lookup_keys(obj)})
+    keys.sort()
+    return records, keys
+
+
 class _Writer:
     """Inserts objects and their keys in batches, rowids assigned here.
 
@@ -166,6 +178,15 @@ class _Writer:
         while len(self.children) >= self.workers:
             self._collect_one()
         self.children.append(forking.fork_call(encode_batch, first, batch))
+
+    def insert_encoded(self, source_id: int, records: Sequence[tuple[str, str]], keys: Sequence[tuple[int, int]]) -> None:
+        """Rows `encode_objects` made elsewhere, numbered from the next rowid (after what is pending)."""
+        self.flush()
+        first, self.next_rowid = self.next_rowid, self.next_rowid + len(records)
+        self._insert(
+            [(first + i, source_id, state, record) for i, (state, record) in enumerate(records)],
+            [(h, first + i) for h, i in keys],
+        )
 
     def _insert(self, rows: Rows, keys: Rows) -> None:
         self.conn.executemany("INSERT INTO objects (rowid, source, state, record) VALUES (?, ?, ?, ?)", rows)
@@ -252,6 +273,12 @@ def _fill(conn: Any, writer: _Writer, source_id: int, source: StateSource) -> tu
                     count += 1
         writer.flush()
         return count, state
+    if isinstance(source, BatchScan) and writer.workers > 1:
+        # Read, parsed and encoded by the source's own workers: this process only inserts.
+        for records, keys in source.map_batches(encode_objects, writer.workers):
+            writer.insert_encoded(source_id, records, keys)
+            count += len(records)
+        return count, None
     for obj in source.scan():
         writer.add(source_id, obj)
         count += 1

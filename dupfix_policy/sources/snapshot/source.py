@@ -82,7 +82,7 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from ... import addresses, forking
 from ...addresses import (
@@ -111,6 +111,8 @@ from ..records import (
     strict_loads,
 )
 from .writer import END_FLAG, END_KEY, JSONL_EXTENSIONS, SNAPSHOT_VERSION
+
+R = TypeVar("R")
 
 SCHEME = "snapshot"
 
@@ -564,13 +566,90 @@ class SnapshotSource:
                 seen.add(ident)
                 count += 1
                 yield obj
+        self._check_count(count)
+        self._directories_complete = True
+
+    def map_batches(self, work: Callable[[list[DirectoryObject]], R], workers: int) -> Iterator[R]:
+        """`work(objects)` for consecutive batches of every object, in file order: `scan()` spread
+        over `workers` forked children (the cache fill, `sources/cache/sync.py`).
+
+        Each child reads, parses and validates its pieces of the file (byte ranges cut at line
+        starts, about PIECE_BYTES each) and runs `work` on their objects there, so neither the
+        parsing nor the work is done by the parent, which only gets `work`'s results. What needs
+        the whole file stays here: duplicate ids across pieces, the end record's count, the
+        directories seen. One process (`workers` 1, a JSON document) is `scan()` in batches.
+        """
+        if self.layout == "json" or workers <= 1:
+            batch: list[DirectoryObject] = []
+            for obj in self.scan():
+                batch.append(obj)
+                if len(batch) >= IN_PROCESS_BATCH:
+                    yield work(batch)
+                    batch = []
+            if batch:
+                yield work(batch)
+            return
+        self._check_unchanged()
+        self._check_last_line()
+        size = self._stat.st_size - self._body_offset
+        pieces = self._ranges(max(workers, -(-size // PIECE_BYTES)))
+
+        def in_child(piece: tuple[int, int]) -> tuple[list[str], set[str], R]:
+            objects = self._objects_in(*piece)
+            idents = [f"{obj.directory}\n{obj.id}" for obj in objects]
+            return idents, self._seen_directories, work(objects)
+
+        seen: set[str] = set()
+        count = 0
+        for piece, (idents, directories, result) in zip(
+            pieces, forking.ordered_map(in_child, pieces, workers, "a snapshot reading worker"), strict=True
+        ):
+            mine: set[str] = set()
+            for ident in idents:
+                if ident in seen:
+                    raise self._duplicate_in(piece, ident, earlier=ident not in mine)
+                seen.add(ident)
+                mine.add(ident)
+            count += len(idents)
+            self._seen_directories |= directories
+            yield result
+        self._check_unchanged()
+        self._check_count(count)
+        self._directories_complete = True
+
+    def _objects_in(self, start: int, end: int) -> list[DirectoryObject]:
+        out = []
+        for offset, chunk in self._chunks(start, end):
+            pos = 0
+            for line in chunk.splitlines(keepends=True):
+                obj = self._parse_line(line, offset + pos)
+                if obj is not None:
+                    out.append(obj)
+                pos += len(line)
+        return out
+
+    def _duplicate_in(self, piece: tuple[int, int], ident: str, earlier: bool) -> UserInputError:
+        """The error naming the line where `ident` appears again: its first line in `piece` when
+        an earlier piece held it, else its second (only on that error: the piece is read again)."""
+        wanted = 1 if earlier else 2
+        for offset, chunk in self._chunks(*piece):
+            pos = 0
+            for line in chunk.splitlines(keepends=True):
+                obj = self._parse_line(line, offset + pos)
+                if obj is not None and f"{obj.directory}\n{obj.id}" == ident:
+                    wanted -= 1
+                    if not wanted:
+                        return self._duplicate(obj, self._line_number(offset + pos))
+                pos += len(line)
+        return self._error(f"object {ident.split(chr(10))[-1]} appears twice", field="id")
+
+    def _check_count(self, count: int) -> None:
         if self._end_count is not None and count != self._end_count:
             raise StateUnavailableError(
                 f"the end record says {self._end_count} objects, but the snapshot holds {count}",
                 location=Location(self.path),
                 hint="lines were lost or added after the export: export the snapshot again",
             )
-        self._directories_complete = True
 
     def _duplicate(self, obj: DirectoryObject, line: int | None) -> UserInputError:
         return self._error(
@@ -984,6 +1063,8 @@ def _all_positions(data: bytes, needle: bytes) -> list[int]:
 # --- parallel passes -------------------------------------------------------------------------
 
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
+PIECE_BYTES = 4 * 1024 * 1024  # map_batches: a child's unit of work (~8,000 objects)
+IN_PROCESS_BATCH = 5_000
 WORKERS_ENV = "DUPFIX_SNAPSHOT_WORKERS"
 
 
