@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .model import DirectoryObject, Target
 from .projection import DEFAULT_SYNC, SyncRules, dn_parts, project
@@ -41,9 +41,12 @@ CLAIM_ATTRIBUTES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """One key an object holds, and how: the attribute and the value as written."""
+class Claim(NamedTuple):
+    """One key an object holds, and how: the attribute and the value as written.
+
+    A named tuple: every key of every object in a cache fill or an audit is one (a million
+    objects, ten million claims), and it is built in a third of a slotted dataclass's time.
+    """
 
     key: str
     attribute: str

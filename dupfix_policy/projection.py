@@ -29,6 +29,7 @@ from .model import DirectoryObject
 from .values import guid_to_immutable_id, split_proxy, values_of
 
 RESERVED_SUFFIXES: tuple[str, ...] = (".onmicrosoft.com", ".microsoftonline.com")
+_RESERVED_BARE = frozenset(s[1:] for s in RESERVED_SUFFIXES)
 # Address types proxy calculation discards (KB 3190357: "legacy protocols, like MSMAIL or X400").
 LEGACY_TYPES: frozenset[str] = frozenset({"x400", "msmail", "ccmail", "ms"})
 UPN_SOURCES: tuple[str, ...] = ("userPrincipalName", "mail")
@@ -157,7 +158,7 @@ class SyncRules:
             if not self.initial_domain:
                 return False  # any tenant's hybrid routing domain might be this tenant's
             return d != self.initial_domain.lower().replace(".onmicrosoft.com", ".mail.onmicrosoft.com")
-        return any(d.endswith(s) or d == s[1:] for s in RESERVED_SUFFIXES)
+        return d.endswith(RESERVED_SUFFIXES) or d in _RESERVED_BARE
 
 
 DEFAULT_SYNC = SyncRules()
@@ -171,10 +172,10 @@ class Dropped(NamedTuple):  # not a dataclass: cheaper to define at start-up (do
     reason: str  # "reserved-suffix" | "legacy-type"
 
 
-@dataclass(frozen=True)
-class Projection:
+class Projection(NamedTuple):
     """The Entra-side values of one AD object. `written` maps a projected value to the value the
-    AD object holds when sync changed it (a UPN moved to the initial domain, a derived alias)."""
+    AD object holds when sync changed it (a UPN moved to the initial domain, a derived alias).
+    A named tuple: a cache fill or an audit projects every AD object."""
 
     upn: str | None
     proxies: tuple[str, ...]

@@ -11,11 +11,17 @@ import binascii
 
 
 def values_of(value: object) -> tuple[str, ...]:
-    """An attribute's non-blank values as strings, whether it holds one value or a list."""
+    """An attribute's non-blank values as strings, whether it holds one value or a list.
+
+    Called for every attribute of every object of a cache fill or an audit: strings, the common
+    case, skip the conversions."""
+    if type(value) is str:
+        return (value,) if value.strip() else ()
     if value is None:
         return ()
     if isinstance(value, (list, tuple, set, frozenset)):
-        return tuple(str(v) for v in value if v is not None and str(v).strip())
+        texts = (v if type(v) is str else str(v) for v in value if v is not None)
+        return tuple(t for t in texts if t.strip())
     text = str(value)
     return (text,) if text.strip() else ()
 
@@ -24,7 +30,10 @@ def split_proxy(address: str) -> tuple[str, str] | None:
     """`SMTP:alice@contoso.com` -> ("smtp", "alice@contoso.com"); None when there is no type."""
     text = address.strip()
     prefix, sep, rest = text.partition(":")
-    if not sep or not prefix or not rest or any(c.isspace() for c in prefix) or "@" in prefix:
+    if not sep or not prefix or not rest:
+        return None
+    # A letters-and-digits type (smtp, X500, sip) has neither space nor "@": no need to look.
+    if not prefix.isalnum() and (any(c.isspace() for c in prefix) or "@" in prefix):
         return None
     return prefix.lower(), rest.strip()
 

@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from .source import (
     connect,
     format_time,
     key_hash,
+    key_hashes,
     parse_time,
     read_sources,
     schema_version,
@@ -128,21 +130,26 @@ def encode_batch(first_rowid: int, batch: Sequence[tuple[int, DirectoryObject]])
     keys: Rows = []
     for rowid, (source_id, obj) in enumerate(batch, start=first_rowid):
         rows.append((rowid, source_id, obj.state, encode_record(obj)))
-        keys.extend((h, rowid) for h in {key_hash(k) for k in all_lookup_keys(obj)})
+        keys.extend((h, rowid) for h in key_hashes(all_lookup_keys(obj)))
     keys.sort()  # a batch's keys in index order: fewer page splits in the B-tree
     return rows, keys
 
 
-def encode_objects(objects: Sequence[DirectoryObject]) -> tuple[list[tuple[str, str]], list[tuple[int, int]]]:
-    """((state, record) per object, (key hash, index in `objects`) sorted): `encode_batch` for a
-    worker that does not know the rowids yet (the parent adds them: `_Writer.insert_encoded`)."""
+def encode_objects(objects: Sequence[DirectoryObject]) -> tuple[list[tuple[str, str]], bytes]:
+    """((state, record) per object, the key rows packed): `encode_batch` for a worker that does
+    not know the rowids yet (the parent adds them: `_Writer.insert_encoded`).
+
+    A key row (hash, index in `objects`) travels as one 64-bit integer `hash << 32 | index`, the
+    rows sorted (a batch inserted in index order costs SQLite a third less) and sent as raw
+    bytes: sorting and pickling a list of integers is several times cheaper than of tuples.
+    """
     records: list[tuple[str, str]] = []
-    keys: list[tuple[int, int]] = []
+    packed: list[int] = []
     for i, obj in enumerate(objects):
         records.append((obj.state, encode_record(obj)))
-        keys.extend((h, i) for h in {key_hash(k) for k in all_lookup_keys(obj)})
-    keys.sort()
-    return records, keys
+        packed.extend(h << 32 | i for h in key_hashes(all_lookup_keys(obj)))
+    packed.sort()
+    return records, array("q", packed).tobytes()
 
 
 class _Writer:
@@ -179,13 +186,15 @@ class _Writer:
             self._collect_one()
         self.children.append(forking.fork_call(encode_batch, first, batch))
 
-    def insert_encoded(self, source_id: int, records: Sequence[tuple[str, str]], keys: Sequence[tuple[int, int]]) -> None:
+    def insert_encoded(self, source_id: int, records: Sequence[tuple[str, str]], packed: bytes) -> None:
         """Rows `encode_objects` made elsewhere, numbered from the next rowid (after what is pending)."""
         self.flush()
         first, self.next_rowid = self.next_rowid, self.next_rowid + len(records)
+        keys = array("q")
+        keys.frombytes(packed)
         self._insert(
             [(first + i, source_id, state, record) for i, (state, record) in enumerate(records)],
-            [(h, first + i) for h, i in keys],
+            [(v >> 32, first + (v & 0xFFFFFFFF)) for v in keys],
         )
 
     def _insert(self, rows: Rows, keys: Rows) -> None:
@@ -228,7 +237,7 @@ def _remove(conn: Any, source_id: int, directory: str, oid: str) -> bool:
     if found is None:
         return False
     rowid, obj = found
-    hashes = {key_hash(k) for k in all_lookup_keys(obj)}
+    hashes = key_hashes(all_lookup_keys(obj))
     conn.executemany("DELETE FROM keys WHERE h = ? AND obj = ?", [(h, rowid) for h in hashes])
     conn.execute("DELETE FROM objects WHERE rowid = ?", (rowid,))
     return True

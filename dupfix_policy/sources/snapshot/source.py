@@ -579,6 +579,10 @@ class SnapshotSource:
         the whole file stays here: duplicate ids across pieces, the end record's count, the
         directories seen. One process (`workers` 1, a JSON document) is `scan()` in batches.
         """
+        size = self._stat.st_size - self._body_offset
+        # Small files are read here (forking costs more than it saves), as `parallel_workers` decides
+        # for look-ups; DUPFIX_SNAPSHOT_WORKERS (or the `workers` option) forces a count.
+        workers = min(workers, parallel_workers(size, self.workers))
         if self.layout == "json" or workers <= 1:
             batch: list[DirectoryObject] = []
             for obj in self.scan():
@@ -591,19 +595,22 @@ class SnapshotSource:
             return
         self._check_unchanged()
         self._check_last_line()
-        size = self._stat.st_size - self._body_offset
         pieces = self._ranges(max(workers, -(-size // PIECE_BYTES)))
 
-        def in_child(piece: tuple[int, int]) -> tuple[list[str], set[str], R]:
+        def in_child(piece: tuple[int, int]) -> tuple[str | list[str], set[str], R]:
             objects = self._objects_in(*piece)
             idents = [f"{obj.directory}\n{obj.id}" for obj in objects]
-            return idents, self._seen_directories, work(objects)
+            # One string, split again in the parent, is cheaper to send than a list of strings;
+            # an id holding the separator itself (JSON allows "\u0000") is sent as the list.
+            joined = "\0".join(idents)
+            return (idents if joined.count("\0") != max(len(idents) - 1, 0) else joined), self._seen_directories, work(objects)
 
         seen: set[str] = set()
         count = 0
-        for piece, (idents, directories, result) in zip(
+        for piece, (joined, directories, result) in zip(
             pieces, forking.ordered_map(in_child, pieces, workers, "a snapshot reading worker"), strict=True
         ):
+            idents = joined if isinstance(joined, list) else (joined.split("\0") if joined else [])
             mine: set[str] = set()
             for ident in idents:
                 if ident in seen:
