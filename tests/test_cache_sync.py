@@ -179,3 +179,46 @@ def test_an_object_changed_twice_in_one_round_keeps_the_later_version(tmp_path):
     ]
     assert _holders(reader, "erin@contoso.com") == ["erin@contoso.com"]
     reader.close()
+
+
+def _orphan_keys(cache: Path) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(cache)
+    try:
+        return conn.execute("SELECT count(*) FROM keys WHERE obj NOT IN (SELECT rowid FROM objects)").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_a_renamed_object_is_not_found_by_its_old_address_though_its_old_key_rows_remain(tmp_path):
+    from dupfix_policy.addresses import smtp_key
+    from dupfix_policy.sources.cache.sync import sync
+
+    staff = [entra_user(f"u{i}@contoso.com", id=f"id{i}") for i in range(30)]
+    old = entra_user("bob@contoso.com", id="bob", proxyAddresses=("SMTP:bob@contoso.com",))
+    new = entra_user("robert@contoso.com", id="bob", proxyAddresses=("SMTP:robert@contoso.com",))
+    cache = tmp_path / "state.db"
+    source = _Deltas([("upsert", o) for o in [*staff, old]], [("upsert", new)])
+    sync(str(cache), [source], out=io.StringIO())
+    sync(str(cache), [source], out=io.StringIO())
+    assert _orphan_keys(cache) > 0  # one rewrite of 31 objects: under the sweep's share, left behind
+    reader = CacheSource(str(cache), max_age_s=None)
+    assert reader.lookup([smtp_key("bob@contoso.com"), upn_key("bob@contoso.com")], []) == []
+    assert _holders(reader, "robert@contoso.com") == ["robert@contoso.com"]
+    reader.close()
+
+
+def test_left_behind_key_rows_are_swept_once_removed_objects_pass_a_tenth_of_the_cache(tmp_path):
+    from dupfix_policy.sources.cache.sync import sync
+
+    staff = [entra_user(f"u{i}@contoso.com", id=f"id{i}") for i in range(20)]
+    renamed = [entra_user(f"v{i}@contoso.com", id=f"id{i}") for i in range(3)]  # 3 of 20: over 10 %
+    cache = tmp_path / "state.db"
+    source = _Deltas([("upsert", o) for o in staff], [("upsert", o) for o in renamed])
+    sync(str(cache), [source], out=io.StringIO())
+    sync(str(cache), [source], out=io.StringIO())
+    assert _orphan_keys(cache) == 0
+    reader = CacheSource(str(cache), max_age_s=None)
+    assert _holders(reader, "u1@contoso.com") == [] and _holders(reader, "v1@contoso.com") == ["v1@contoso.com"]
+    reader.close()
