@@ -14,10 +14,7 @@ Layout (schema version `SCHEMA_VERSION`, also in `PRAGMA user_version`):
 - `keys(h, obj)`: every look-up key of every object (`addresses.all_lookup_keys`) as a 32-bit hash
   (`key_hash`: CRC-32, signed), the primary key of a WITHOUT ROWID table (the table is its own index: about 16
   bytes a key), so a look-up is one index range per key. An object is found by its id through
-  its `id:` key, so objects need no other index. An incremental sync deletes a removed or
-  rewritten object's row but leaves its key rows (a look-up joins keys to objects, so they find
-  nothing); `sync._sweep_keys` deletes them in one pass once such objects pass a tenth of the
-  cache (`meta.stale_objects` counts them).
+  its `id:` key, so objects need no other index.
 
 Why (issue 16): key text and snapshot-line records made a 1M-object cache a 1 GB file that took a
 minute to fill. A hash is 4 bytes whatever the key, a compact record about 70 % of a snapshot

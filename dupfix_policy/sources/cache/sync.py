@@ -219,6 +219,20 @@ class _Writer:
             forking.reap(self.children.popleft())
 
 
+def _find(conn: Any, source_id: int, directory: str, oid: str) -> tuple[int, DirectoryObject] | None:
+    """A cached object by id, through its `id:` key (no other index on objects)."""
+    rows = conn.execute(
+        "SELECT o.rowid, o.state, o.record FROM objects o WHERE o.source = ? AND o.rowid IN "
+        "(SELECT obj FROM keys WHERE h = ?)",
+        (source_id, key_hash(f"{ID}:{oid.lower()}")),
+    ).fetchall()
+    for rowid, state, record in rows:
+        obj = decode_record(record, state)
+        if obj.id == oid and obj.directory == directory:
+            return rowid, obj
+    return None
+
+
 def _remove_many(conn: Any, source_id: int, refs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
     """`_remove` for many (directory, id) at once: one query per 500 ids and one delete of all
     their keys, instead of four statements an object (a delta sync rewrites a thousand objects);
@@ -237,34 +251,23 @@ def _remove_many(conn: Any, source_id: int, refs: Iterable[tuple[str, str]]) -> 
             obj = decode_record(record, state)
             if (obj.directory, obj.id) in wanted:
                 found.append((rowid, obj))
-    # Only the object rows: their key rows stay behind until `_sweep_keys` (a look-up joins keys to
-    # objects, so a row whose object is gone finds nothing). Computing every removed object's keys
-    # to delete them was half the time of a delta sync.
+    conn.executemany(
+        "DELETE FROM keys WHERE h = ? AND obj = ?",
+        [(h, rowid) for rowid, obj in found for h in key_hashes(all_lookup_keys(obj))],
+    )
     conn.executemany("DELETE FROM objects WHERE rowid = ?", [(rowid,) for rowid, _obj in found])
-    if found:
-        conn.execute(
-            "INSERT INTO meta VALUES ('stale_objects', ?) ON CONFLICT (name) DO UPDATE SET value = value + ?",
-            (len(found), len(found)),
-        )
     return {(obj.directory, obj.id) for _rowid, obj in found}
 
 
 def _remove(conn: Any, source_id: int, directory: str, oid: str) -> bool:
-    return bool(_remove_many(conn, source_id, [(directory, oid)]))
-
-
-SWEEP_SHARE = 0.1  # key rows of removed objects are swept once those objects pass this share
-
-
-def _sweep_keys(conn: Any) -> None:
-    """Delete the key rows of removed objects once there are many: one pass over the keys (a few
-    seconds for a million objects), so left-behind rows never grow past a tenth of the table."""
-    row = conn.execute("SELECT value FROM meta WHERE name = 'stale_objects'").fetchone()
-    stale = int(row[0]) if row else 0
-    total = conn.execute("SELECT count(*) FROM objects").fetchone()[0]
-    if stale and stale > SWEEP_SHARE * total:
-        conn.execute("DELETE FROM keys WHERE obj NOT IN (SELECT rowid FROM objects)")
-        conn.execute("DELETE FROM meta WHERE name = 'stale_objects'")
+    found = _find(conn, source_id, directory, oid)
+    if found is None:
+        return False
+    rowid, obj = found
+    hashes = key_hashes(all_lookup_keys(obj))
+    conn.executemany("DELETE FROM keys WHERE h = ? AND obj = ?", [(h, rowid) for h in hashes])
+    conn.execute("DELETE FROM objects WHERE rowid = ?", (rowid,))
+    return True
 
 
 def _clear_source(conn: Any, source_id: int, state: str | None = None) -> int:
@@ -418,7 +421,6 @@ def incremental(path: str, sources: Sequence[StateSource], cached: Sequence[Cach
             _write_source_row(conn, entry.id, source, now, result[1])
             results.append(result[0])
         conn.execute("UPDATE meta SET value = ? WHERE name = 'tenant'", (_tenant_json(sources),))
-        _sweep_keys(conn)
         conn.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(Exception):
