@@ -2,7 +2,7 @@
 
 This is the rule-facing API. A rule is a pure function from a `CheckContext` to findings
 (`interfaces.Rule`); built-in and third-party rules read the same types, so they live here and not
-inside the engine that computes them. The per-claim facts are named tuples (immutable, read by
+inside the engine that computes them. The facts (and `AuditContext`) are named tuples (immutable, read by
 attribute): every check defines these classes at start-up, and a named tuple costs a fifth of a
 frozen dataclass to define (docs/plugins.md "Start-up").
 """
@@ -144,8 +144,7 @@ class CheckContext:
         return self._by_change.get(id(change), [])
 
 
-@dataclass(frozen=True)
-class AuditContext:
+class AuditContext(NamedTuple):
     """What a rule's `audit` function may look at besides the object itself."""
 
     tenant: Tenant

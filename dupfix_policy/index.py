@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .addresses import Claim, anchor_key, claims_of, guid_to_immutable_id, link_keys_of, original_upn
 from .model import DIRECTORY_NAMES, DirectoryObject, ObjectRef
 from .projection import SyncRules, source_anchor
 
 
-@dataclass(frozen=True, slots=True)
-class IdentityView:
+class IdentityView(NamedTuple):
     """One identity at one moment: its objects and a name people recognise."""
 
     key: int
@@ -120,8 +119,7 @@ def link_twins(objects: Iterable[DirectoryObject], sync: SyncRules | None = None
     return {ref: number[find(ref)] for ref in parent}
 
 
-@dataclass(frozen=True, slots=True)
-class Holding:
+class Holding(NamedTuple):
     """An identity's hold on one key: the claims (one per object and attribute) behind it."""
 
     identity: int

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import addresses
 from .documents import Document, field_path, load_document, validate
@@ -36,8 +36,7 @@ _NAMESPACES = ("upn", "proxy", "target", "alias", "sam", "anchor", "sid")
 _CLAIM_KEY = re.compile(r"^(?P<ns>" + "|".join(_NAMESPACES) + r"):(?P<rest>.+)$", re.IGNORECASE | re.DOTALL)
 
 
-@dataclass(frozen=True)
-class Exemption:
+class Exemption(NamedTuple):
     """One accepted duplicate: a rule, the value's claim key(s), why, and until when.
 
     `keys` holds every claim key the written value can stand for (a bare address may be a UPN, an

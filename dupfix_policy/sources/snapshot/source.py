@@ -603,7 +603,8 @@ class SnapshotSource:
             # One string, split again in the parent, is cheaper to send than a list of strings;
             # an id holding the separator itself (JSON allows "\u0000") is sent as the list.
             joined = "\0".join(idents)
-            return (idents if joined.count("\0") != max(len(idents) - 1, 0) else joined), self._seen_directories, work(objects)
+            sent = joined if joined.count("\0") == max(len(idents) - 1, 0) else idents
+            return sent, self._seen_directories, work(objects)
 
         seen: set[str] = set()
         count = 0
