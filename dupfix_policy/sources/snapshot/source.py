@@ -107,6 +107,7 @@ from ...model import (
 from ..records import (
     JsonProblem,
     object_problem,
+    plain_line_object,
     record_to_object,
     strict_loads,
 )
@@ -995,6 +996,12 @@ class SnapshotSource:
                 return None
             if text.endswith(b","):
                 text = text[:-1]
+        obj = plain_line_object(text)
+        if obj is not None:
+            if self._declared is not None and obj.directory not in self._declared:
+                self._check_directory(obj, self._line_number(offset))
+            self._seen_directories.add(obj.directory)
+            return obj
         try:
             record = strict_loads(text)
         except (ValueError, UnicodeDecodeError, RecursionError):
