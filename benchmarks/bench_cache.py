@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import yaml
 
@@ -64,10 +65,11 @@ def first_changes(plan: str, count: int, out: str) -> str:
     return out
 
 
-def run(argv: Sequence[str]) -> tuple[float, float, int]:
-    """Wall seconds and peak RSS (MB) of one process (os.wait4: that child's own rusage)."""
+def run_usage(argv: Sequence[str], cwd: str | None = None) -> tuple[float, Any, int]:
+    """Wall seconds, resource usage and exit code of one process (os.wait4: that child's own
+    rusage); an exit other than 0 or 1 ends the benchmark with the process's stderr."""
     started = time.perf_counter()
-    proc = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(list(argv), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -75,8 +77,13 @@ def run(argv: Sequence[str]) -> tuple[float, float, int]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {err.decode()[-2000:]}")
-    rss_mb = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024) / 2**20
-    return wall, rss_mb, proc.returncode
+    return wall, usage, proc.returncode
+
+
+def run(argv: Sequence[str]) -> tuple[float, float, int]:
+    """Wall seconds and peak RSS (MB) of one process."""
+    wall, usage, code = run_usage(argv)
+    return wall, usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024) / 2**20, code
 
 
 def best(argv: Sequence[str], repeat: int) -> tuple[float, float]:

@@ -16,25 +16,20 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_cache import run_usage  # noqa: E402
+
 DUPFIX = [sys.executable, "-m", "dupfix_policy"]
 
 
 def run_once(args: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall, CPU) seconds of one process; CPU (user + system, from wait4) is the steadier figure
-    on a virtual machine whose wall times jump with the host's load."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(args)} exited {proc.returncode}: {err.decode()[-2000:]}")
+    """(wall, CPU) seconds of one process; CPU (user + system) is the steadier figure on a
+    virtual machine whose wall times jump with the host's load."""
+    wall, usage, _code = run_usage(args, str(cwd))
     return wall, usage.ru_utime + usage.ru_stime
 
 

@@ -65,7 +65,12 @@ def _outcome(work: Callable[..., Any], *args: Any) -> tuple[Any, ...]:
         return ("crash", f"{type(exc).__name__}: {exc}")
 
 
-def _unpack(result: tuple[Any, ...], what: str) -> Any:
+def _unpack(data: bytes, what: str) -> Any:
+    """A child's pickled outcome: its result, or its error raised here."""
+    try:
+        result = pickle.loads(data)
+    except Exception as exc:
+        raise WorkerDied(f"{what} sent a broken result: {exc}") from None
     if result[0] == "ok":
         return result[1]
     if result[0] == "input":
@@ -83,11 +88,7 @@ def collect(child: Child, what: str) -> Any:
     _, status = os.waitpid(pid, 0)
     if not data or status != 0:
         raise WorkerDied(f"{what} died without a result (wait status {status})")
-    try:
-        result = pickle.loads(data)
-    except Exception as exc:
-        raise WorkerDied(f"{what} sent a broken result: {exc}") from None
-    return _unpack(result, what)
+    return _unpack(data, what)
 
 
 def reap(child: Child) -> None:
@@ -154,11 +155,7 @@ def ordered_map(work: Callable[[Any], Any], items: Sequence[Any], workers: int, 
                 _, status = os.waitpid(pid, 0)
                 children[i % workers] = (0, -1)
                 raise WorkerDied(f"{what} died without a result (wait status {status})")
-            try:
-                result = pickle.loads(data)
-            except Exception as exc:
-                raise WorkerDied(f"{what} sent a broken result: {exc}") from None
-            yield _unpack(result, what)
+            yield _unpack(data, what)
         for n, (pid, _fd) in enumerate(children):
             _, status = os.waitpid(pid, 0)
             children[n] = (0, -1)

@@ -122,23 +122,9 @@ def fill_workers(requested: int | None = None) -> int:
     return requested
 
 
-Rows = list[tuple[Any, ...]]
-
-
-def encode_batch(first_rowid: int, batch: Sequence[tuple[int, DirectoryObject]]) -> tuple[Rows, Rows]:
-    """(object rows, key rows) of a batch, in rowid order: the CPU-heavy part of a fill."""
-    rows: Rows = []
-    keys: Rows = []
-    for rowid, (source_id, obj) in enumerate(batch, start=first_rowid):
-        rows.append((rowid, source_id, obj.state, encode_record(obj)))
-        keys.extend((h, rowid) for h in key_hashes(all_lookup_keys(obj)))
-    keys.sort()  # a batch's keys in index order: fewer page splits in the B-tree
-    return rows, keys
-
-
 def encode_objects(objects: Sequence[DirectoryObject]) -> tuple[list[tuple[str, str]], bytes]:
-    """((state, record) per object, the key rows packed): `encode_batch` for a worker that does
-    not know the rowids yet (the parent adds them: `_Writer.insert_encoded`).
+    """((state, record) per object, the key rows packed): the CPU-heavy part of a fill, done
+    where the rowids are not known yet (a forked worker); `_Writer` numbers the rows.
 
     A key row (hash, index in `objects`) travels as one 64-bit integer `hash << 32 | index`, the
     rows sorted (a batch inserted in index order costs SQLite a third less) and sent as raw
@@ -167,7 +153,8 @@ class _Writer:
         self.workers = workers
         self.batch_size = FORK_BATCH if workers > 1 else BATCH
         self.pending: list[tuple[int, DirectoryObject]] = []
-        self.children: deque[tuple[int, int]] = deque()
+        # (child encoding a batch, the batch's source ids): inserted in this order
+        self.children: deque[tuple[forking.Child, list[int]]] = deque()
 
     def add(self, source_id: int, obj: DirectoryObject) -> None:
         self.pending.append((source_id, obj))
@@ -178,32 +165,37 @@ class _Writer:
         batch, self.pending = self.pending, []
         if not batch:
             return
-        first, self.next_rowid = self.next_rowid, self.next_rowid + len(batch)
+        source_ids = [source_id for source_id, _obj in batch]
+        objects = [obj for _source_id, obj in batch]
         if self.workers <= 1 or len(batch) < FORK_MIN:
             self._collect_all()  # keep batch order
-            self._insert(*encode_batch(first, batch))
+            self._insert(source_ids, *encode_objects(objects))
             return
         while len(self.children) >= self.workers:
             self._collect_one()
-        self.children.append(forking.fork_call(encode_batch, first, batch))
+        self.children.append((forking.fork_call(encode_objects, objects), source_ids))
 
     def insert_encoded(self, source_id: int, records: Sequence[tuple[str, str]], packed: bytes) -> None:
         """Rows `encode_objects` made elsewhere, numbered from the next rowid (after what is pending)."""
         self.flush()
+        self._insert([source_id] * len(records), records, packed)
+
+    def _insert(self, source_ids: Sequence[int], records: Sequence[tuple[str, str]], packed: bytes) -> None:
+        """One encoded batch, numbered from the next rowid."""
         first, self.next_rowid = self.next_rowid, self.next_rowid + len(records)
         keys = array("q")
         keys.frombytes(packed)
-        self._insert(
-            [(first + i, source_id, state, record) for i, (state, record) in enumerate(records)],
-            [(v >> 32, first + (v & 0xFFFFFFFF)) for v in keys],
+        self.conn.executemany(
+            "INSERT INTO objects (rowid, source, state, record) VALUES (?, ?, ?, ?)",
+            [(first + i, sid, state, record) for i, (sid, (state, record)) in enumerate(zip(source_ids, records, strict=True))],
+        )
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO keys (h, obj) VALUES (?, ?)", [(v >> 32, first + (v & 0xFFFFFFFF)) for v in keys]
         )
 
-    def _insert(self, rows: Rows, keys: Rows) -> None:
-        self.conn.executemany("INSERT INTO objects (rowid, source, state, record) VALUES (?, ?, ?, ?)", rows)
-        self.conn.executemany("INSERT OR IGNORE INTO keys (h, obj) VALUES (?, ?)", keys)
-
     def _collect_one(self) -> None:
-        self._insert(*forking.collect(self.children.popleft(), "a cache fill worker"))
+        child, source_ids = self.children.popleft()
+        self._insert(source_ids, *forking.collect(child, "a cache fill worker"))
 
     def _collect_all(self) -> None:
         while self.children:
@@ -216,21 +208,7 @@ class _Writer:
     def abandon(self) -> None:
         """After a failure: reap the children without inserting what they send."""
         while self.children:
-            forking.reap(self.children.popleft())
-
-
-def _find(conn: Any, source_id: int, directory: str, oid: str) -> tuple[int, DirectoryObject] | None:
-    """A cached object by id, through its `id:` key (no other index on objects)."""
-    rows = conn.execute(
-        "SELECT o.rowid, o.state, o.record FROM objects o WHERE o.source = ? AND o.rowid IN "
-        "(SELECT obj FROM keys WHERE h = ?)",
-        (source_id, key_hash(f"{ID}:{oid.lower()}")),
-    ).fetchall()
-    for rowid, state, record in rows:
-        obj = decode_record(record, state)
-        if obj.id == oid and obj.directory == directory:
-            return rowid, obj
-    return None
+            forking.reap(self.children.popleft()[0])
 
 
 def _remove_many(conn: Any, source_id: int, refs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -260,14 +238,7 @@ def _remove_many(conn: Any, source_id: int, refs: Iterable[tuple[str, str]]) -> 
 
 
 def _remove(conn: Any, source_id: int, directory: str, oid: str) -> bool:
-    found = _find(conn, source_id, directory, oid)
-    if found is None:
-        return False
-    rowid, obj = found
-    hashes = key_hashes(all_lookup_keys(obj))
-    conn.executemany("DELETE FROM keys WHERE h = ? AND obj = ?", [(h, rowid) for h in hashes])
-    conn.execute("DELETE FROM objects WHERE rowid = ?", (rowid,))
-    return True
+    return bool(_remove_many(conn, source_id, [(directory, oid)]))
 
 
 def _clear_source(conn: Any, source_id: int, state: str | None = None) -> int:
