@@ -11,6 +11,7 @@ never a pass. A `UserInputError` or `ValueError` the work raises is raised again
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import signal
@@ -130,6 +131,12 @@ def ordered_map(work: Callable[[Any], Any], items: Sequence[Any], workers: int, 
                     os.close(read_fd)
                     for _sibling, other_fd in children:  # earlier siblings' pipes
                         os.close(other_fd)
+                    # What the child inherited is never garbage here: frozen, the collector neither
+                    # walks it nor copies its pages. Collecting only between items (the work
+                    # keeps everything it builds until it returns, so a collection inside finds
+                    # nothing and walks it all) saved a 1M-object cache fill ~4 s of CPU.
+                    gc.freeze()
+                    gc.disable()
                     with os.fdopen(write_fd, "wb") as out:
                         for i in range(k, len(items), workers):
                             result = _outcome(work, items[i])
@@ -139,6 +146,8 @@ def ordered_map(work: Callable[[Any], Any], items: Sequence[Any], workers: int, 
                             out.flush()
                             if result[0] != "ok":
                                 break
+                            del result, data
+                            gc.collect()
                 except BaseException:
                     status = 1
                 finally:

@@ -225,13 +225,28 @@ def test_a_hash_collision_never_adds_an_object_to_a_lookup(tmp_path, snapshot_fi
     import dupfix_policy.sources.cache.source as cache_module
     import dupfix_policy.sources.cache.sync as sync_module
 
-    monkeypatch.setattr(cache_module, "key_hash", lambda key: 7)
-    monkeypatch.setattr(sync_module, "key_hash", lambda key: 7)
+    for module in (cache_module, sync_module):
+        monkeypatch.setattr(module, "key_hash", lambda key: 7)
+        monkeypatch.setattr(module, "key_hashes", lambda keys: {7})
     monkeypatch.setenv("DUPFIX_NOW", SYNCED_AT)
     path = tmp_path / "colliding.db"
     sync(str(path), [SnapshotSource(str(snapshot_file))], out=io.StringIO())
     cache = CacheSource(str(path))
     assert [o.display for o in cache.lookup([upn_key("bob@contoso.com")], [])] == ["bob@contoso.com"]
+    cache.close()
+
+
+def test_bobs_upn_and_his_primary_smtp_address_are_one_key_row_and_each_still_finds_him(cache_file):
+    bob = OBJECTS[2]
+    conn = sqlite3.connect(cache_file)
+    rowid = next(r for r, rec in conn.execute("SELECT rowid, record FROM objects") if bob.id in rec)
+    stored = conn.execute("SELECT count(*) FROM keys WHERE obj = ?", (rowid,)).fetchone()[0]
+    conn.close()
+    assert {upn_key("bob@contoso.com"), "proxy:smtp:bob@contoso.com"} <= all_lookup_keys(bob)
+    assert stored == len(all_lookup_keys(bob)) - 1
+    cache = CacheSource(str(cache_file))
+    for key in (upn_key("bob@contoso.com"), proxy_key("SMTP:bob@contoso.com") or ""):
+        assert [o.id for o in cache.lookup([key], [])] == [bob.id]
     cache.close()
 
 
