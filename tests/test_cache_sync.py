@@ -179,3 +179,50 @@ def test_an_object_changed_twice_in_one_round_keeps_the_later_version(tmp_path):
     ]
     assert _holders(reader, "erin@contoso.com") == ["erin@contoso.com"]
     reader.close()
+
+
+def _rows(cache: Path) -> tuple[dict[str, int], set[tuple[int, int]]]:
+    """(id -> rowid, every key row) of a cache file."""
+    import json
+    import sqlite3
+
+    conn = sqlite3.connect(cache)
+    ids = {json.loads(record)[0]: rowid for rowid, record in conn.execute("SELECT rowid, record FROM objects")}
+    keys = set(conn.execute("SELECT h, obj FROM keys"))
+    conn.close()
+    return ids, keys
+
+
+def test_bobs_new_title_rewrites_his_record_in_place_and_no_key_row(tmp_path):
+    from dupfix_policy.sources.cache.sync import sync
+
+    promoted = entra_user("bob@contoso.com", id=BOB.id, proxyAddresses=("SMTP:bob@contoso.com",), jobTitle="Lead")
+    cache = tmp_path / "state.db"
+    source = _Deltas([("upsert", BOB), ("upsert", ERIN)], [("upsert", promoted)])
+    sync(str(cache), [source], out=io.StringIO())
+    ids, keys = _rows(cache)
+    sync(str(cache), [source], out=io.StringIO())
+    assert _rows(cache) == (ids, keys)
+    reader = CacheSource(str(cache), max_age_s=None)
+    assert [o.get("jobTitle") for o in reader.lookup([upn_key("bob@contoso.com")], [])] == ["Lead"]
+    reader.close()
+
+
+def test_bobs_swapped_alias_address_moves_one_key_row_and_the_old_address_finds_nobody(tmp_path):
+    from dupfix_policy.addresses import proxy_key
+    from dupfix_policy.sources.cache.sync import sync
+
+    bob = entra_user("bob@contoso.com", id=BOB.id, proxyAddresses=("SMTP:bob@contoso.com", "smtp:bobby@contoso.com"))
+    moved = entra_user("bob@contoso.com", id=BOB.id, proxyAddresses=("SMTP:bob@contoso.com", "smtp:robert@contoso.com"))
+    cache = tmp_path / "state.db"
+    source = _Deltas([("upsert", bob), ("upsert", ERIN)], [("upsert", moved)])
+    sync(str(cache), [source], out=io.StringIO())
+    ids, keys = _rows(cache)
+    sync(str(cache), [source], out=io.StringIO())
+    ids_after, keys_after = _rows(cache)
+    assert ids_after == ids  # rewritten in place
+    assert len(keys_after - keys) == 1 and len(keys - keys_after) == 1  # smtp:bobby@ out, smtp:robert@ in
+    reader = CacheSource(str(cache), max_age_s=None)
+    assert reader.lookup([proxy_key("smtp:bobby@contoso.com") or ""], []) == []
+    assert [o.id for o in reader.lookup([proxy_key("smtp:robert@contoso.com") or ""], [])] == [BOB.id]
+    reader.close()

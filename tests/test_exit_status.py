@@ -62,6 +62,20 @@ def test_stdout_on_a_full_disk_is_exit_2_with_a_message(duplicate_plan: Path) ->
     assert b"Traceback" not in done.stderr
 
 
+def test_the_console_entry_leaves_early_but_only_after_the_whole_report_is_written(duplicate_plan: Path, tmp_path) -> None:
+    """`cli.entry` skips interpreter teardown (os._exit): the JSON on stdout, the SARIF file and
+    the exit code must all be complete by then."""
+    import json
+
+    sarif = tmp_path / "report.sarif"
+    done = _run_with_stdout(subprocess.PIPE, "check", str(duplicate_plan), "--source", f"snapshot:{TENANT}",
+                            "--format", "json", "--format", f"sarif={sarif}")  # fmt: skip
+    assert done.returncode == 1, done.stderr.decode()
+    report = json.loads(done.stdout)
+    assert any(f["code"] == "DUP001" for f in report["findings"])
+    assert json.loads(sarif.read_text(encoding="utf-8"))["runs"][0]["results"]
+
+
 def _die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 

@@ -47,7 +47,7 @@ def test_wheel_carries_the_version_the_packs_the_schemas_and_every_builtin_plugi
     assert {"dupfix_policy/schemas/report.schema.json", "dupfix_policy/py.typed"} <= names
     # Built-ins are imported directly (one source of truth); the group is for third parties.
     assert "[dupfix_policy]" not in entry_points
-    assert "dupfix = dupfix_policy.cli:main" in entry_points
+    assert "dupfix = dupfix_policy.cli:entry" in entry_points
     assert {"dupfix_policy/rules/duplicates.py", "dupfix_policy/reporters/sarif_report.py"} <= names
     packages = {str(p.relative_to(ROOT)) for p in (ROOT / "dupfix_policy").rglob("__init__.py")}
     assert packages <= names, f"pyproject's package list misses {sorted(packages - names)}"
