@@ -332,15 +332,16 @@ def target_keys_of(obj: DirectoryObject) -> set[str]:
 def all_lookup_keys(obj: DirectoryObject) -> set[str]:
     """Claim, link and target keys together: what a source index needs to answer `lookup`.
 
-    Always `{c.key for c in claims_of(obj)} | target_keys_of(obj)`; an Entra object without
-    quarantined values (four objects in five of a large tenant) takes `_entra_lookup_keys`, which
-    computes the same set in one pass (a cache fill computes it for every object: 13 -> 6 µs an
-    Entra user). tests/test_lookup_keys_fast_path.py holds the two equal.
+    Always `{c.key for c in claims_of(obj)} | target_keys_of(obj)`; an object without quarantined
+    values and with a text UPN (or none) takes `_entra_lookup_keys` or `_ad_lookup_keys`, which
+    compute the same set in one pass, without building claims and computing once what claims and
+    targets share (a cache fill computes it for every object: 13 -> 6 µs an Entra user, 30 -> 17 µs
+    an AD user). tests/test_lookup_keys_fast_path.py holds them equal.
     """
-    if obj.directory != "ad" and not obj.quarantined:
+    if not obj.quarantined:
         upn = obj.attributes.get("userPrincipalName")
         if upn is None or type(upn) is str:
-            return _entra_lookup_keys(obj)
+            return _ad_lookup_keys(obj) if obj.directory == "ad" else _entra_lookup_keys(obj)
     keys = {c.key for c in claims_of(obj)}
     keys |= target_keys_of(obj)
     return keys
@@ -385,6 +386,63 @@ def _entra_lookup_keys(obj: DirectoryObject) -> set[str]:
     dn = get("distinguishedName")
     if dn:
         add(f"{DN}:{fold(str(dn))}")
+    return keys
+
+
+def _ad_lookup_keys(obj: DirectoryObject) -> set[str]:
+    """`all_lookup_keys` of an AD object with no quarantined values and a text UPN (or none):
+    `_ad_claims` under the default sync rules plus `target_keys_of`, in one pass."""
+    attrs = obj.attributes
+    get = attrs.get
+    keys = {f"{ID}:{obj.id.lower()}"}
+    add = keys.add
+    upn = get("userPrincipalName")
+    dn = str(get("distinguishedName") or "")
+    if obj.kind == "user":
+        for value in values_of(upn):
+            add(ad_upn_key(value))
+    domain = domain_of_dn(dn)
+    if domain:
+        for sam in values_of(get("sAMAccountName")):
+            add(sam_key(domain, sam))
+    if dn.strip():
+        add(ad_dn_key(dn))
+    if DEFAULT_SYNC.in_scope(obj):
+        p = project(obj, DEFAULT_SYNC)
+        if p.upn:
+            add(upn_key(p.upn))
+        for address in p.proxies:
+            key = proxy_key(address)
+            if key is not None:
+                add(key)
+        if p.mail:  # project keeps only a non-blank one
+            add(smtp_key(p.mail))
+        for target in p.target_addresses:
+            add(target_address_key(target))
+        if p.nickname and (obj.kind == "user" or is_mail_enabled_group(obj)):
+            add(alias_key(p.nickname))
+        if p.anchor:
+            add(anchor_key(p.anchor))
+    # target_keys_of and link_keys_of
+    if upn:
+        add(upn_key(upn))
+        if obj.state == "soft-deleted":
+            orig = original_upn(obj)
+            if orig:
+                add(upn_key(orig))
+    for mail in values_of(get("mail")):
+        add(smtp_key(mail))
+    if dn:
+        add(f"{DN}:{fold(dn)}")
+    for name in ("objectGUID", "mS-DS-ConsistencyGuid"):
+        for guid in values_of(get(name)):
+            immutable = guid_to_immutable_id(guid)
+            if immutable:
+                add(anchor_key(immutable))
+    for anchor in values_of(get("sourceAnchor")):
+        add(anchor_key(anchor))
+    for sid in values_of(get("objectSid")):
+        add(sid_key(sid))
     return keys
 
 

@@ -8,6 +8,7 @@ keys), and by the LDAP source. Pure, and free of `uuid` (it pulls in `platform` 
 from __future__ import annotations
 
 import binascii
+import functools
 
 
 def values_of(value: object) -> tuple[str, ...]:
@@ -57,8 +58,12 @@ def guid_from_bytes_le(raw: bytes) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+@functools.lru_cache(maxsize=4)
 def guid_to_immutable_id(guid: str) -> str | None:
-    """AD GUID string -> the base64 `onPremisesImmutableId` Entra stores for it (bytes_le order)."""
+    """AD GUID string -> the base64 `onPremisesImmutableId` Entra stores for it (bytes_le order).
+
+    Remembers the last few: an AD object's look-up keys convert its objectGUID twice, once for the
+    anchor sync gives its twin and once for the link to that twin (a cache fill, a million times)."""
     try:
         return binascii.b2a_base64(guid_bytes_le(guid), newline=False).decode("ascii")
     except (ValueError, AttributeError):

@@ -1,5 +1,5 @@
-"""`all_lookup_keys` computes an Entra object's keys in one pass (`addresses._entra_lookup_keys`);
-it must give exactly the keys the claims and the targets give, the definition the cache and every
+"""`all_lookup_keys` computes an object's keys in one pass (`addresses._entra_lookup_keys`,
+`addresses._ad_lookup_keys`); it must give exactly the keys the claims and the targets give, the definition the cache and every
 source index answer look-ups by. A key it missed would make a cached holder invisible: a false pass.
 """
 
@@ -60,6 +60,50 @@ def entra_objects(draw) -> DirectoryObject:
 @given(entra_objects())
 def test_an_entra_objects_keys_are_its_claims_and_targets_keys(obj):
     assert all_lookup_keys(obj) == _defined(obj)
+
+
+AD_TEXT = st.sampled_from([
+    "alice@contoso.com", "Jörg@Contoso.com", "alice@contoso.onmicrosoft.com", "bob@contoso.mail.onmicrosoft.com",
+    "SMTP:alice@contoso.com", "smtp:alice@contoso.onmicrosoft.com", "smtp:a@fabrikam.mail.onmicrosoft.com",
+    "X400:c=US;a= ;p=Contoso;o=Exchange;s=Alice", "MS:CONTOSO/ALICE", "SIP:alice@contoso.com", "smtp:", "",
+    "  ", "alice", "ALICE ", "CN=Alice,OU=Staff,DC=contoso,DC=com", "cn = Jörg ,ou=Staff, dc=Contoso,dc=COM",
+    "CN=Doe\\, Jo,OU=Staff,DC=contoso,DC=com", "OU=Staff", "02421913-e80a-5e4c-8fff-8a9fee273e7f",
+    "{02421913-E80A-5E4C-8FFF-8A9FEE273E7F}", "not-a-guid", "EykCAgroTF6P/4qf7ic+fw==", "S-1-5-21-1-2-3-1136",
+])  # fmt: skip
+AD_VALUE = st.one_of(AD_TEXT, AD_TEXT, st.lists(AD_TEXT, max_size=3).map(tuple), st.none(), st.booleans())
+AD_NAMES = st.sampled_from(["userPrincipalName", "proxyAddresses", "mail", "targetAddress", "mailNickname",
+                            "distinguishedName", "sAMAccountName", "objectGUID", "mS-DS-ConsistencyGuid",
+                            "sourceAnchor", "objectSid", "mailEnabled", "groupTypes", "displayName"])  # fmt: skip
+
+
+@st.composite
+def ad_objects(draw) -> DirectoryObject:
+    attributes = draw(st.dictionaries(AD_NAMES, AD_VALUE, max_size=9))
+    if isinstance(attributes.get("userPrincipalName"), (tuple, bool)):
+        attributes["userPrincipalName"] = draw(AD_TEXT)
+    return DirectoryObject(
+        draw(st.sampled_from(["02421913-e80a-5e4c-8fff-8a9fee273e7f", "u-1"])),
+        draw(st.sampled_from(["user", "group", "contact"])),
+        "ad",
+        draw(st.sampled_from(["active", "soft-deleted"])),
+        attributes,
+        (),
+    )
+
+
+@SETTINGS
+@given(ad_objects())
+def test_an_ad_objects_keys_are_its_claims_and_targets_keys(obj):
+    assert all_lookup_keys(obj) == _defined(obj)
+
+
+def test_an_ad_user_with_a_recorded_anchor_is_also_found_by_its_consistency_guid_and_object_guid():
+    obj = DirectoryObject("02421913-e80a-5e4c-8fff-8a9fee273e7f", "user", "ad", "active", {
+        "objectGUID": "02421913-e80a-5e4c-8fff-8a9fee273e7f", "mS-DS-ConsistencyGuid": "11111111-2222-3333-4444-555555555555",
+        "sourceAnchor": "recorded-by-ldap", "distinguishedName": "CN=Diego,OU=Staff,DC=contoso,DC=com"}, ())  # fmt: skip
+    keys = all_lookup_keys(obj)
+    assert {"anchor:recorded-by-ldap", "anchor:ExlCAgroTF6P/4qf7ic+fw==", "anchor:ERERESIiMzNERFVVVVVVVQ=="} <= keys
+    assert keys == _defined(obj)
 
 
 def test_soft_deleted_user_is_found_by_its_original_upn_and_keeps_its_addresses():

@@ -10,8 +10,6 @@ comment lines between records (where inline suppressions live). Every malformed 
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -392,20 +390,3 @@ class CellLocations(Mapping[tuple[str, str], Location]):
 
     def __len__(self) -> int:
         return len(self._keys())
-
-
-@contextlib.contextmanager
-def without_gc() -> Iterator[None]:
-    """No cyclic garbage collection while a loader builds a million acyclic rows.
-
-    Why: every full collection walks all objects built so far, so collections triggered by the
-    growing plan cost time in proportion to its size, again and again (half the load time of a
-    1e6-row import). Rows make no reference cycles; reference counting frees what they drop.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

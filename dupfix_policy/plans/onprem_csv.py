@@ -25,6 +25,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .. import collector
 from ..errors import UserInputError
 from ..model import (
     JUDGED_ATTRIBUTES,
@@ -46,7 +47,6 @@ from ._csv import (
     put_cell,
     sniff_separator,
     split_values,
-    without_gc,
 )
 from ._text import head_text, lines_of, stream_lines
 
@@ -130,7 +130,7 @@ def load(path: str, options: Mapping[str, Any] | None = None) -> Plan:
         )
     builder = _RowBuilder(path, header, columns, settings.value_separator)
     changes: list[Change] = []
-    with without_gc():
+    with collector.paused():
         for record in records:
             change = builder.change(record, len(changes))
             if change is not None:

@@ -151,6 +151,20 @@ def object_problem(record: Any) -> tuple[str, str] | None:
             return name, f"must be a GUID such as 9c7a0b1e-3f2d-4c5b-8a69-0123456789ab (got {value!r})"
     return None
 
+# What `plain_line_object` accepts under each name, in one table (a line holds a dozen names).
+_FIXED, _TEXT, _LIST, _FLAG, _GUID, _ANY = "fixed", "text", "list", "flag", "guid", "any"
+_LINE_SHAPE: dict[str, str] = {
+    name: (
+        _FIXED if name in _FIXED_FIELDS
+        else _LIST if name in LIST_ATTRIBUTES
+        else _FLAG if name in FLAG_ATTRIBUTES
+        else _GUID if name in GUID_ATTRIBUTES
+        else _TEXT if name in TEXT_ATTRIBUTES
+        else _ANY
+    )
+    for name in (*KNOWN_ATTRIBUTES_SET, *_FIXED_FIELDS)
+}  # fmt: skip
+
 def plain_line_object(data: bytes) -> DirectoryObject | None:
     """The object of a snapshot line in the common shape, parsed and validated in one pass; None
     for anything else, which `strict_loads` + `object_problem` + `record_to_object` then judge
@@ -182,29 +196,33 @@ def plain_line_object(data: bytes) -> DirectoryObject | None:
     strings = len(record)
     attributes: dict[str, Any] = {}
     for name, value in record.items():
+        shape = _LINE_SHAPE.get(name)  # one look-up: what the name may hold, or not a known name
         t = type(value)
         if t is str:
             strings += 1
-        if name in _FIXED_FIELDS:
-            continue
-        if name not in KNOWN_ATTRIBUTES_SET:
+            if shape is _TEXT or shape is _ANY:
+                attributes[name] = value
+                continue
+        if shape is None:
             return None
+        if shape is _FIXED:
+            continue
         if value is None:
             attributes[name] = None
-        elif name in LIST_ATTRIBUTES:
+        elif shape is _LIST:
             if t is not list or any(type(v) is not str for v in value):
                 return None
             strings += len(value)
             attributes[name] = tuple(value)
-        elif name in FLAG_ATTRIBUTES:
+        elif shape is _FLAG:
             if t is not bool:
                 return None
             attributes[name] = value
-        elif name in GUID_ATTRIBUTES:
+        elif shape is _GUID:
             if t is not str or not GUID_PATTERN.search(value):
                 return None
             attributes[name] = value
-        elif t is str or (name not in TEXT_ATTRIBUTES and t is not list and t is not dict):
+        elif shape is _ANY and t is not list and t is not dict:
             attributes[name] = value
         else:
             return None

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple
 
-from ... import errors, forking
+from ... import collector, errors, forking
 from ...addresses import ID, all_lookup_keys
 from ...errors import UserInputError
 from ...interfaces import BatchScan, DeltaNotes, DeltaSource, StateSource
@@ -395,7 +395,8 @@ def rebuild(path: str, sources: Sequence[StateSource], reasons: Mapping[str, str
         conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         writer = _Writer(conn, workers=fill_workers())
         for source_id, source in enumerate(sources, start=1):
-            count, state = _fill(conn, writer, source_id, source)
+            with collector.paused():  # a fill's rows are many and acyclic: 3 s of a 1M-object fill
+                count, state = _fill(conn, writer, source_id, source)
             _write_source_row(conn, source_id, source, format_time(utc_now()), state)
             results.append(SourceResult(source.spec, "full", count, reason=reasons.get(source.spec, ""),
                                         extra=_notes(source)))  # fmt: skip

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from ... import collector
 from ...addresses import all_lookup_keys, target_key
 from ...errors import StateUnavailableError, UserInputError
 from ...interfaces import DoctorLine
@@ -164,7 +165,6 @@ class GraphSource:
         lines are `snapshot.writer.object_line(graph.queries.to_object(record))`, exactly what
         `scan` followed by `write_snapshot` gives, so the file is the same.
         """
-        import gc
         from concurrent.futures import Future, ThreadPoolExecutor
 
         from ..records import object_line
@@ -178,23 +178,20 @@ class GraphSource:
             return out
 
         pending: list[Future[list[tuple[str, str, str, str]]]] = []
-        enabled = gc.isenabled()
-        gc.disable()  # 100k short-lived objects per scan and no cycles: the collector only costs time
         # The renderer holds the GIL for up to the switch interval (5 ms) whenever a page arrives,
         # and each page of a chain waits for that before its successor is asked: a short interval
         # lets the event loop in at once (half the scan's time is that chain, one page at a time).
         interval = sys.getswitchinterval()
         sys.setswitchinterval(0.0005)
         try:
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dupfix-render") as pool:
-                self._run(self._scan_pages(lambda c, records: pending.append(pool.submit(render, c, records))))
-            rows = [row for future in pending for row in future.result()]
+            with collector.paused():  # 100k short-lived objects per scan and no cycles
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dupfix-render") as pool:
+                    self._run(self._scan_pages(lambda c, records: pending.append(pool.submit(render, c, records))))
+                rows = [row for future in pending for row in future.result()]
         except MalformedAnswer as exc:
             raise StateUnavailableError(f"Microsoft Graph's answer was unreadable: {exc}") from None
         finally:
             sys.setswitchinterval(interval)
-            if enabled:
-                gc.enable()
         self._scanned = True
         return rows
 
