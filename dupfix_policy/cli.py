@@ -301,12 +301,20 @@ def entry() -> NoReturn:
     Finalising every module a Graph run imported (msgraph-sdk, kiota, azure-core, httpx) took
     40-80 ms after the work was done, an eighth of an incremental sync (issue 16). By the time
     `main()` returns, every file, cache and connection is closed and the exit code is decided; what
-    remains is flushing the standard streams and any logging handlers, done here. `main()` itself
-    returns normally, so code that calls it (tests, wrappers) keeps a live interpreter.
+    remains is what a normal exit does for others: the `atexit` handlers (logging's flush among
+    them) and flushing the standard streams, done here. Under a profiler or a tracer (`python -m
+    cProfile`, coverage) the exit is the normal one, so they can write their results. `main()`
+    itself returns normally, so code that calls it (tests, wrappers) keeps a live interpreter.
     """
     code = main()
-    if "logging" in sys.modules:
-        sys.modules["logging"].shutdown()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)
+    import atexit
+
+    run_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_handlers is None:  # not CPython: the normal exit
+        sys.exit(code)
+    run_handlers()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
