@@ -56,6 +56,7 @@ from .queries import (
     parse_page,
     permission_hint,
 )
+from .tls import TlsContext
 
 log = logging.getLogger("dupfix.graph")
 
@@ -165,6 +166,7 @@ class GraphHttp:
         timeout_s: float,
         concurrency: int = DEFAULT_CONCURRENCY,
         progress: Progress | None = None,
+        tls: TlsContext | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.choice = choice
@@ -173,6 +175,7 @@ class GraphHttp:
         self.progress = progress or Progress(enabled=False)
         self.stats = Stats()
         self.tokens = TokenProvider(choice, self.base_url)
+        self._tls = tls
         self._origin = "{0.scheme}://{0.netloc}".format(urlparse(self.base_url)).lower()
         self._deadline: float | None = None
         self._sem: asyncio.Semaphore | None = None
@@ -191,6 +194,7 @@ class GraphHttp:
         self._sem = asyncio.Semaphore(self.concurrency)
         # trust_env: HTTPS_PROXY / NO_PROXY and SSL_CERT_FILE / SSL_CERT_DIR work as people expect.
         http = httpx.AsyncClient(
+            verify=self._tls.result() if self._tls is not None else True,
             http2=self.base_url.startswith("https:") and _has_h2(),
             timeout=httpx.Timeout(100.0, connect=30.0),
             limits=httpx.Limits(max_connections=self.concurrency + 2),

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from .http import GraphHttp
     from .reader import GraphReader
+    from .tls import TlsContext
 
 SCHEME = "graph"
 DEFAULT_URL = "https://graph.microsoft.com/v1.0"
@@ -89,6 +90,7 @@ class GraphSource:
         self._loop: asyncio.AbstractEventLoop | None = None  # made on first use (asyncio costs start-up)
         self._http: GraphHttp | None = None
         self._reader: GraphReader | None = None
+        self._tls: TlsContext | None = None
         self._tenant: Tenant | None = None
         self._tenant_read = False
         self._tenant_problem: str | None = None
@@ -201,6 +203,8 @@ class GraphSource:
         import json
 
         from ...errors import DeltaExpired
+
+        self._tls_soon()  # before the SDK's import just below
         from .http import DeltaGone
 
         links = json.loads(state) if state else {}
@@ -278,7 +282,16 @@ class GraphSource:
 
     # -- the async side ----------------------------------------------------------------------------
 
+    def _tls_soon(self) -> TlsContext:
+        """The session's TLS context, started before the SDK is imported (sources/graph/tls.py)."""
+        if self._tls is None:
+            from .tls import build_soon
+
+            self._tls = build_soon()
+        return self._tls
+
     def _run(self, coro: Any) -> Any:
+        self._tls_soon()
         if self._loop is None:
             import asyncio
 
@@ -295,6 +308,7 @@ class GraphSource:
             self._http = GraphHttp(
                 self.url,
                 choose_credential(),
+                tls=self._tls_soon(),
                 timeout_s=self.timeout_s,
                 concurrency=self.concurrency or _concurrency_from_env(DEFAULT_CONCURRENCY),
                 progress=Progress.for_terminal(self.quiet, self._progress_stream),
