@@ -260,3 +260,19 @@ def test_a_purge_seen_late_is_a_false_alarm_never_a_false_pass(big_bin, graph, t
     assert _sync(big_bin) == 0  # the whole bin again: the purge is seen
     assert _holders(big_bin, proxy_key("SMTP:gone3@contoso.com") or "") == []
     assert cli.main(["check", str(purged_address), "--source", f"cache:{big_bin}", "--max-age", "30d"]) == 0
+
+
+def test_a_burst_of_deletions_larger_than_a_page_is_read_page_by_page_and_all_cached(big_bin, graph, capsys):  # noqa: F811
+    leavers = [user(f"leaver{i}@contoso.com", f"SMTP:leaver{i}@contoso.com") for i in range(150)]
+    graph.directory.change(upserts=leavers)
+    assert _sync(big_bin) == 0
+    graph.directory.change(deletes=[("user", u.id) for u in leavers])
+    graph.reset()
+    capsys.readouterr()
+    assert _sync(big_bin) == 0
+    bin_pages = _bin_requests(graph)
+    assert len(bin_pages) == 3  # users: 100 newest, then 50 more (and older ones); groups: one page
+    first_pages = [url for url in graph.stats.item_urls if "deletedItems" in url]  # the $batch items
+    assert len(first_pages) == 2 and all("top=100" in url for url in first_pages), first_pages
+    for i in (0, 99, 149):
+        assert _holders(big_bin, proxy_key(f"SMTP:leaver{i}@contoso.com") or "") == [(f"leaver{i}@contoso.com", "soft-deleted")]

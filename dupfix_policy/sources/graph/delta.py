@@ -50,6 +50,11 @@ DELTA_COLLECTIONS: tuple[Collection, ...] = (USERS, GROUPS, CONTACTS)
 BIN_KEY = "recycleBin"  # the recycle bin's own state among the delta links: {"newest", "fullAt"}
 BIN_FULL_AGE_S = 7 * 86400.0
 BIN_OVERLAP_S = 3600.0
+# Recent deletions are read in pages of Graph's own default size for this listing (100, not 999):
+# between two refreshes a few dozen objects are deleted, and the first page used to bring up to
+# 999 older ones a collection, every refresh, only to find them unchanged. More pages follow while
+# they are still newer than the last refresh (docs/semantics.md "State cache freshness").
+RECENT_PAGE = 100
 DELETED_AT = "deletedDateTime"
 
 
@@ -174,9 +179,9 @@ def _whole_read_due(state: dict[str, Any] | None, now: dt.datetime, full_age_s: 
 
 async def _recent_deletions(http: GraphHttp, since: str | None) -> tuple[list[tuple[Collection, dict[str, Any]]], int]:
     """Deleted users and groups, newest first, back to `since` (None: all): the first page of
-    both in one `$batch`, further pages only while they are still newer than `since`. Also the
+    both (RECENT_PAGE objects) in one `$batch`, further pages only while still newer than `since`. Also the
     HTTP requests it took (it runs beside the delta rounds, whose count is told apart by it)."""
-    queries = [Query(c, (), advanced=True, max_pages=1, url=http.newest_deleted_url(c)) for c in RECYCLE_BIN]
+    queries = [Query(c, (), advanced=True, max_pages=1, url=http.newest_deleted_url(c, RECENT_PAGE)) for c in RECYCLE_BIN]
     answers = await http.run_queries(queries)
     requests = 1
     out: list[tuple[Collection, dict[str, Any]]] = []

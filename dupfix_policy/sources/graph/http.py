@@ -284,13 +284,14 @@ class GraphHttp:
             url = self._templates[key] = str(self.collection_request(collection).url)
         return url
 
-    def newest_deleted_url(self, collection: Collection) -> str:
-        """A recycle bin collection newest deletion first, with `deletedDateTime` (an advanced query)."""
-        key = (collection.name + ":newest", True)
+    def newest_deleted_url(self, collection: Collection, top: int = MAX_TOP) -> str:
+        """A recycle bin collection newest deletion first, with `deletedDateTime` (an advanced
+        query), `top` a page."""
+        key = (f"{collection.name}:newest:{top}", True)
         url = self._templates.get(key)
         if url is None:
             info = self.collection_request(
-                collection, advanced=True, orderby="deletedDateTime desc", also_select=("deletedDateTime",)
+                collection, advanced=True, orderby="deletedDateTime desc", also_select=("deletedDateTime",), top=top
             )
             url = self._templates[key] = str(info.url)
         return url
