@@ -32,12 +32,16 @@ DEFAULT_PLUGINS: dict[str, str] = {
     "graph_source": "dupfix_policy.sources.graph",
     "ldap_source": "dupfix_policy.sources.ldap",
     "cache_source": "dupfix_policy.sources.cache",
+    "reporters": "dupfix_policy.reporters",
+    "audit_reporters": "dupfix_policy.audit",
+}
+# The built-in rule families: registered under these names, their modules imported only when the
+# rules are first asked for (`_RuleFamily`), which `sync`, `snapshot`, `whois` and `doctor` never do.
+RULE_PLUGINS: dict[str, str] = {
     "duplicate_rules": "dupfix_policy.rules.duplicates",
     "reference_rules": "dupfix_policy.rules.references",
     "policy_rules": "dupfix_policy.rules.exemptions",
     "format_rules": "dupfix_policy.rules.formats",
-    "reporters": "dupfix_policy.reporters",
-    "audit_reporters": "dupfix_policy.audit",
 }
 
 # Set to 1 to load only dupfix-policy's own plugins (tests use it so installed plugins never leak in).
@@ -66,11 +70,29 @@ class _PluginManager(pluggy.PluginManager):
         return super().parse_hookimpl_opts(plugin, name)
 
 
+class _RuleFamily:
+    """A built-in rule module as a plugin that imports it when its rules are first asked for.
+
+    Why: the rule modules bring the engine's facts and simulation with them (~10 ms), and a
+    `dupfix sync` before every CI check never runs a rule (issue 16). The hook is the module's own
+    `dupfix_rules`, so the rules, their order and the plugin's name are what they were."""
+
+    def __init__(self, module: str):
+        self.module = module
+
+    @hookspecs.hookimpl
+    def dupfix_rules(self) -> list[Rule]:
+        rules: list[Rule] = importlib.import_module(self.module).dupfix_rules()
+        return rules
+
+
 def build_manager(extra: list[object] | None = None) -> pluggy.PluginManager:
     pm = _PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
     for name, module in DEFAULT_PLUGINS.items():
         pm.register(importlib.import_module(module), name=name)
+    for name, module in RULE_PLUGINS.items():
+        pm.register(_RuleFamily(module), name=name)
     if os.environ.get(DISABLE_AUTOLOAD, "") not in ("1", "true", "yes"):
         for ep in _entry_points():
             if not _is_own(ep):  # an old install's metadata may still list the built-ins

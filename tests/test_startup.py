@@ -56,6 +56,15 @@ def test_help_imports_no_plugin():
     assert not any(m.startswith(("dupfix_policy.sources", "dupfix_policy.plans", "dupfix_policy.engine")) for m in modules)
 
 
+def test_a_cache_sync_imports_no_rule_engine_or_simulation(tmp_path):
+    """`dupfix sync` runs before every CI check: it opens sources and writes the cache, no rule."""
+    cache = tmp_path / "state.db"
+    modules = imported_by("sync", "--source", f"snapshot:{ROOT / 'examples' / 'tenant.json'}", "--cache", str(cache))
+    assert "dupfix_policy.sources.cache.sync" in modules and cache.exists()  # the sync did run
+    unwanted = {m for m in modules if m.startswith(("dupfix_policy.rules.", "dupfix_policy.engine"))}
+    assert not unwanted | (modules & {"dupfix_policy.facts", "dupfix_policy.simulation"}), sorted(unwanted)
+
+
 def test_a_live_source_without_its_extra_fails_closed_saying_what_to_install(monkeypatch, capsys):
     from dupfix_policy import cli, extras
 
