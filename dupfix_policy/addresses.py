@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .model import DirectoryObject, Target
 from .projection import DEFAULT_SYNC, SyncRules, dn_parts, project
@@ -92,6 +92,9 @@ def smtp_key(address: str) -> str:
 
 
 def proxy_key(address: str) -> str | None:
+    prefix, sep, rest = address.partition(":")
+    if sep and prefix.isalnum() and prefix.isascii() and rest.isascii() and rest.strip():
+        return f"{PROXY}:{prefix.lower()}:{rest.strip().lower()}"  # the common case: split_proxy + fold of ASCII
     parts = split_proxy(address)
     if parts is None:
         return None
@@ -310,16 +313,22 @@ def target_key(target: Target) -> str:
     raise ValueError(f"unsupported target attribute {attr!r}")
 
 
+def _target_upn_keys(obj: DirectoryObject, upn: Any) -> list[str]:
+    """The UPN keys a target can name an object by: its UPN and, soft-deleted, the one it had."""
+    if not upn:
+        return []
+    keys = [upn_key(upn)]
+    if obj.state == "soft-deleted":
+        orig = original_upn(obj)
+        if orig:
+            keys.append(upn_key(orig))
+    return keys
+
+
 def target_keys_of(obj: DirectoryObject) -> set[str]:
     """Every look-up key a target could name this object by."""
     keys = {f"{ID}:{obj.id.lower()}"}
-    upn = obj.get("userPrincipalName")
-    if upn:
-        keys.add(upn_key(upn))
-        if obj.state == "soft-deleted":
-            orig = original_upn(obj)
-            if orig:
-                keys.add(upn_key(orig))
+    keys.update(_target_upn_keys(obj, obj.get("userPrincipalName")))
     for mail in values_of(obj.get("mail")):
         keys.add(smtp_key(mail))
     dn = obj.get("distinguishedName")
@@ -357,21 +366,12 @@ def _entra_lookup_keys(obj: DirectoryObject) -> set[str]:
     get = attrs.get
     keys = {f"{ID}:{obj.id.lower()}"}
     add = keys.add
-    upn = get("userPrincipalName")
-    if upn:  # target_keys_of: any non-empty UPN; claims_of: only an active user's, a subset of it
-        add(upn_key(upn))
-        if obj.state == "soft-deleted":
-            orig = original_upn(obj)
-            if orig:
-                add(upn_key(orig))
+    # target_keys_of: any non-empty UPN; claims_of: only an active user's, a subset of it
+    keys.update(_target_upn_keys(obj, get("userPrincipalName")))
     for address in values_of(get("proxyAddresses")):
-        prefix, sep, rest = address.partition(":")
-        if sep and prefix and prefix.isalnum() and prefix.isascii() and rest.isascii() and rest.strip():
-            add(f"{PROXY}:{prefix.lower()}:{rest.strip().lower()}")  # proxy_key's common case
-        else:
-            key = proxy_key(address)
-            if key is not None:
-                add(key)
+        key = proxy_key(address)
+        if key is not None:
+            add(key)
     for mail in values_of(get("mail")):
         add(smtp_key(mail))
     for target in values_of(get("targetAddress")):
@@ -424,12 +424,7 @@ def _ad_lookup_keys(obj: DirectoryObject) -> set[str]:
         if p.anchor:
             add(anchor_key(p.anchor))
     # target_keys_of and link_keys_of
-    if upn:
-        add(upn_key(upn))
-        if obj.state == "soft-deleted":
-            orig = original_upn(obj)
-            if orig:
-                add(upn_key(orig))
+    keys.update(_target_upn_keys(obj, upn))
     for mail in values_of(get("mail")):
         add(smtp_key(mail))
     if dn:

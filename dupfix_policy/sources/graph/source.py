@@ -285,9 +285,9 @@ class GraphSource:
     def _tls_soon(self) -> TlsContext:
         """The session's TLS context, started before the SDK is imported (sources/graph/tls.py)."""
         if self._tls is None:
-            from .tls import build_soon
+            from .tls import TlsContext
 
-            self._tls = build_soon()
+            self._tls = TlsContext()
         return self._tls
 
     def _run(self, coro: Any) -> Any:

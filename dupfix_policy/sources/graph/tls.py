@@ -18,7 +18,8 @@ import httpx
 
 
 class TlsContext:
-    """One context being built; `result()` waits for it (True: let httpx build its own)."""
+    """One context, its build started on creation; `result()` waits for it (True: let httpx
+    build its own)."""
 
     def __init__(self) -> None:
         self._context: ssl.SSLContext | None = None
@@ -34,7 +35,3 @@ class TlsContext:
     def result(self) -> ssl.SSLContext | bool:
         self._thread.join()
         return self._context if self._context is not None else True
-
-
-def build_soon() -> TlsContext:
-    return TlsContext()

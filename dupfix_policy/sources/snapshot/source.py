@@ -627,29 +627,19 @@ class SnapshotSource:
         self._directories_complete = True
 
     def _objects_in(self, start: int, end: int) -> list[DirectoryObject]:
-        out = []
-        for offset, chunk in self._chunks(start, end):
-            pos = 0
-            for line in chunk.splitlines(keepends=True):
-                obj = self._parse_line(line, offset + pos)
-                if obj is not None:
-                    out.append(obj)
-                pos += len(line)
-        return out
+        parsed = (self._parse_line(line, offset) for offset, line in self._lines_in(start, end))
+        return [obj for obj in parsed if obj is not None]
 
     def _duplicate_in(self, piece: tuple[int, int], ident: str, earlier: bool) -> UserInputError:
         """The error naming the line where `ident` appears again: its first line in `piece` when
         an earlier piece held it, else its second (only on that error: the piece is read again)."""
         wanted = 1 if earlier else 2
-        for offset, chunk in self._chunks(*piece):
-            pos = 0
-            for line in chunk.splitlines(keepends=True):
-                obj = self._parse_line(line, offset + pos)
-                if obj is not None and f"{obj.directory}\n{obj.id}" == ident:
-                    wanted -= 1
-                    if not wanted:
-                        return self._duplicate(obj, self._line_number(offset + pos))
-                pos += len(line)
+        for offset, line in self._lines_in(*piece):
+            obj = self._parse_line(line, offset)
+            if obj is not None and f"{obj.directory}\n{obj.id}" == ident:
+                wanted -= 1
+                if not wanted:
+                    return self._duplicate(obj, self._line_number(offset))
         return self._error(f"object {ident.split(chr(10))[-1]} appears twice", field="id")
 
     def _check_count(self, count: int) -> None:
@@ -779,7 +769,11 @@ class SnapshotSource:
         """Every body line with its offset, for `scan` and `verify`."""
         self._check_unchanged()
         self._check_last_line()
-        for offset, chunk in self._chunks():
+        yield from self._lines_in()
+
+    def _lines_in(self, start: int | None = None, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """The lines of the body (or of [start, end), cut at line breaks) with their offsets."""
+        for offset, chunk in self._chunks(start, end):
             pos = 0
             for line in chunk.splitlines(keepends=True):
                 yield offset + pos, line
