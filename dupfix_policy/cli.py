@@ -305,7 +305,11 @@ def entry() -> NoReturn:
     them) and flushing the standard streams, done here. Under a profiler or a tracer (`python -m
     cProfile`, coverage) the exit is the normal one, so they can write their results. `main()`
     itself returns normally, so code that calls it (tests, wrappers) keeps a live interpreter.
+    Before `main()`, the garbage collector is told to collect rarely (`collector`, issue 16).
     """
+    from . import collector
+
+    collector.tune_for_command_line()
     code = main()
     if sys.getprofile() is not None or sys.gettrace() is not None:
         sys.exit(code)

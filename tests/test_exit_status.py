@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 
 from dupfix_policy import cli
 from dupfix_policy.audit import collect
+from dupfix_policy.collector import COMMAND_LINE_THRESHOLDS
 from dupfix_policy.sources.snapshot import source as snapshot
 from dupfix_policy.sources.snapshot.writer import write_snapshot
 
@@ -135,3 +137,23 @@ def test_a_dead_snapshot_scan_worker_is_exit_4(monkeypatch, tmp_path, duplicate_
     code = cli.main(["check", str(duplicate_plan), "--source", f"snapshot:{big}", "--format", "json"])
     assert code == 4
     assert "scan worker died" in capsys.readouterr().err
+
+
+def test_the_console_entry_makes_the_garbage_collector_collect_rarely(tmp_path) -> None:
+    """A short `dupfix` process raises the collector's thresholds (collector.tune_for_command_line);
+    importing dupfix_policy as a library leaves them as they were."""
+    seen = tmp_path / "thresholds"
+    code = (
+        "import atexit, gc, pathlib, sys\n"
+        "import dupfix_policy.cli\n"
+        "before = gc.get_threshold()\n"
+        f"atexit.register(lambda: pathlib.Path({str(seen)!r}).write_text(repr((before, gc.get_threshold()))))\n"
+        "sys.argv = ['dupfix', '--version']\n"
+        "dupfix_policy.cli.entry()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    before, after = ast.literal_eval(seen.read_text())
+    assert before != COMMAND_LINE_THRESHOLDS  # Python's own defaults, while imported
+    assert after == COMMAND_LINE_THRESHOLDS
