@@ -27,7 +27,7 @@ NOT_FOR_A_PLAN_ONLY_CHECK = {
 }  # fmt: skip
 
 
-def imported_by(*args: str) -> set[str]:
+def imported_by(*args: str, cwd: Path = ROOT) -> set[str]:
     """The modules loaded by one `dupfix` run in a fresh interpreter (sys.modules at exit)."""
     probe = (
         "import sys, json\n"
@@ -38,7 +38,7 @@ def imported_by(*args: str) -> set[str]:
         "sys.exit(code)\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", probe, *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", probe, *args], cwd=cwd, capture_output=True, text=True, timeout=120
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES "))
@@ -63,6 +63,16 @@ def test_a_cache_sync_imports_no_rule_engine_or_simulation(tmp_path):
     assert "dupfix_policy.sources.cache.sync" in modules and cache.exists()  # the sync did run
     unwanted = {m for m in modules if m.startswith(("dupfix_policy.rules.", "dupfix_policy.engine"))}
     assert not unwanted | (modules & {"dupfix_policy.facts", "dupfix_policy.simulation"}), sorted(unwanted)
+
+
+def test_a_sync_without_a_config_file_reads_no_yaml(tmp_path):
+    """PyYAML loads with the first YAML file a run reads (documents -> yaml_text): a sync from a
+    JSON snapshot in a folder without `.dupfix.yaml` reads none."""
+    cache = tmp_path / "state.db"
+    modules = imported_by("sync", "--source", f"snapshot:{ROOT / 'examples' / 'tenant.json'}", "--cache", str(cache),
+                          cwd=tmp_path)  # fmt: skip
+    assert cache.exists()  # the sync did run
+    assert not {m for m in modules if m == "yaml" or m.startswith("yaml.")} | (modules & {"dupfix_policy.yaml_text"})
 
 
 def test_a_live_source_without_its_extra_fails_closed_saying_what_to_install(monkeypatch, capsys):
