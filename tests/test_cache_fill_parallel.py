@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from dupfix_policy import cli, forking
+from dupfix_policy.addresses import all_lookup_keys
 from dupfix_policy.errors import EXIT_BAD_INPUT, EXIT_STATE_UNAVAILABLE
 from dupfix_policy.sources.cache import sync as cache_sync
+from dupfix_policy.sources.cache.source import key_hashes
 from dupfix_policy.sources.snapshot import source as snapshot
 from dupfix_policy.sources.snapshot.source import SnapshotSource
 from dupfix_policy.sources.snapshot.writer import write_snapshot
@@ -78,6 +80,22 @@ def test_a_cache_filled_by_workers_is_the_cache_one_process_fills(tmp_path, smal
     for sql in ("SELECT rowid, source, state, record FROM objects ORDER BY rowid",
                 "SELECT h, obj FROM keys ORDER BY h, obj"):  # fmt: skip
         assert _table(str(tmp_path / "parallel.db"), sql) == _table(str(tmp_path / "serial.db"), sql)
+
+
+def test_an_sqlite_without_json_functions_fills_the_same_key_rows(tmp_path, small_pieces, monkeypatch):
+    """Key rows are inserted by SQLite reading each batch's JSON array (json_each); an SQLite built
+    without the JSON functions gets the same rows through executemany, hashes of either sign too."""
+    path = _write(tmp_path / "t.jsonl", _tenant(300))
+    spec = f"snapshot:{path}"
+    assert cli.main(["sync", "--source", spec, "--cache", str(tmp_path / "json.db"), "-q"]) == 0
+    monkeypatch.setattr(cache_sync, "reads_json", lambda conn: False)
+    assert cli.main(["sync", "--source", spec, "--cache", str(tmp_path / "rows.db"), "-q"]) == 0
+    keys = _table(str(tmp_path / "json.db"), "SELECT h, obj FROM keys ORDER BY h, obj")
+    assert keys == _table(str(tmp_path / "rows.db"), "SELECT h, obj FROM keys ORDER BY h, obj")
+    assert min(h for h, _ in keys) < 0 < max(h for h, _ in keys)
+    expected = {(h, rowid) for rowid, obj in enumerate(SnapshotSource(path, workers=1).scan(), start=1)
+                for h in key_hashes(all_lookup_keys(obj))}  # fmt: skip
+    assert set(keys) == expected
 
 
 def test_an_id_listed_twice_in_different_pieces_fails_the_fill_naming_the_second_line(tmp_path, small_pieces, capsys):

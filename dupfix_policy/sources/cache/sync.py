@@ -24,9 +24,9 @@ import contextlib
 import glob
 import json
 import os
+import sqlite3
 import sys
 import time
-from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -122,13 +122,14 @@ def fill_workers(requested: int | None = None) -> int:
     return requested
 
 
-def encode_objects(objects: Sequence[DirectoryObject]) -> tuple[list[tuple[str, str]], bytes]:
+def encode_objects(objects: Sequence[DirectoryObject]) -> tuple[list[tuple[str, str]], str]:
     """((state, record) per object, the key rows packed): the CPU-heavy part of a fill, done
     where the rowids are not known yet (a forked worker); `_Writer` numbers the rows.
 
     A key row (hash, index in `objects`) travels as one 64-bit integer `hash << 32 | index`, the
-    rows sorted (a batch inserted in index order costs SQLite a third less) and sent as raw
-    bytes: sorting and pickling a list of integers is several times cheaper than of tuples.
+    rows sorted (a batch inserted in index order costs SQLite a third less), all of a batch in
+    one JSON array: sorting a list of integers and sending one string is several times cheaper
+    than tuples, and SQLite reads the array itself (`_Writer._insert_keys`).
     """
     records: list[tuple[str, str]] = []
     packed: list[int] = []
@@ -136,7 +137,23 @@ def encode_objects(objects: Sequence[DirectoryObject]) -> tuple[list[tuple[str, 
         records.append((obj.state, encode_record(obj)))
         packed.extend(h << 32 | i for h in key_hashes(all_lookup_keys(obj)))
     packed.sort()
-    return records, array("q", packed).tobytes()
+    return records, "[" + ",".join(map(str, packed)) + "]"
+
+
+# One statement inserts a batch's key rows from `encode_objects`'s JSON array, numbered from the
+# batch's first rowid (`value >> 32` keeps the hash's sign: SQLite shifts arithmetically).
+_INSERT_KEYS_FROM_JSON = (
+    "INSERT OR IGNORE INTO keys (h, obj) SELECT value >> 32, ? + (value & 4294967295) FROM json_each(?)"
+)
+
+
+def reads_json(conn: Any) -> bool:
+    """Whether this SQLite has the JSON functions (built in since 3.38, an option before)."""
+    try:
+        conn.execute("SELECT count(*) FROM json_each('[1]')").fetchone()
+    except sqlite3.OperationalError:  # no such table: json_each
+        return False
+    return True
 
 
 class _Writer:
@@ -152,6 +169,7 @@ class _Writer:
         self.next_rowid = next_rowid
         self.workers = workers
         self.batch_size = FORK_BATCH if workers > 1 else BATCH
+        self.json_keys = reads_json(conn)
         self.pending: list[tuple[int, DirectoryObject]] = []
         # (child encoding a batch, the batch's source ids): inserted in this order
         self.children: deque[tuple[forking.Child, list[int]]] = deque()
@@ -175,22 +193,30 @@ class _Writer:
             self._collect_one()
         self.children.append((forking.fork_call(encode_objects, objects), source_ids))
 
-    def insert_encoded(self, source_id: int, records: Sequence[tuple[str, str]], packed: bytes) -> None:
+    def insert_encoded(self, source_id: int, records: Sequence[tuple[str, str]], packed: str) -> None:
         """Rows `encode_objects` made elsewhere, numbered from the next rowid (after what is pending)."""
         self.flush()
         self._insert([source_id] * len(records), records, packed)
 
-    def _insert(self, source_ids: Sequence[int], records: Sequence[tuple[str, str]], packed: bytes) -> None:
+    def _insert(self, source_ids: Sequence[int], records: Sequence[tuple[str, str]], packed: str) -> None:
         """One encoded batch, numbered from the next rowid."""
         first, self.next_rowid = self.next_rowid, self.next_rowid + len(records)
-        keys = array("q")
-        keys.frombytes(packed)
         self.conn.executemany(
             "INSERT INTO objects (rowid, source, state, record) VALUES (?, ?, ?, ?)",
             [(first + i, sid, state, record) for i, (sid, (state, record)) in enumerate(zip(source_ids, records, strict=True))],
         )
+        self._insert_keys(first, packed)
+
+    def _insert_keys(self, first: int, packed: str) -> None:
+        """A batch's key rows. SQLite reading the JSON array in one statement costs the fill's
+        sync process half what a tuple a row through `executemany` did (a million-object fill
+        inserts six million key rows: ~8 -> ~4 s of CPU); without JSON functions, the tuples."""
+        if self.json_keys:
+            self.conn.execute(_INSERT_KEYS_FROM_JSON, (first, packed))
+            return
         self.conn.executemany(
-            "INSERT OR IGNORE INTO keys (h, obj) VALUES (?, ?)", [(v >> 32, first + (v & 0xFFFFFFFF)) for v in keys]
+            "INSERT OR IGNORE INTO keys (h, obj) VALUES (?, ?)",
+            [(v >> 32, first + (v & 0xFFFFFFFF)) for v in json.loads(packed)],
         )
 
     def _collect_one(self) -> None:
