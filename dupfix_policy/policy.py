@@ -32,6 +32,8 @@ def demote(severity: str, levels: int) -> str:
     for _ in range(max(0, int(levels))):
         severity = _DEMOTION.get(severity, severity)
     return severity
+
+
 _NAMESPACES = ("upn", "proxy", "target", "alias", "sam", "anchor", "sid")
 _CLAIM_KEY = re.compile(r"^(?P<ns>" + "|".join(_NAMESPACES) + r"):(?P<rest>.+)$", re.IGNORECASE | re.DOTALL)
 

@@ -191,6 +191,7 @@ def test_audit_reads_the_cache(cache_file, snapshot_file, capsys):
     from_snapshot = json.loads(capsys.readouterr().out)
     assert cli.main(["audit", "--source", f"cache:{cache_file}", "--format", "json", "--fail-on", "never"]) == 0
     from_cache = json.loads(capsys.readouterr().out)
+
     def without_location(findings: list[dict]) -> list[dict]:  # the location names the source read
         return [{k: v for k, v in f.items() if k != "location"} for f in findings]
 

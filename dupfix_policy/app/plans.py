@@ -18,7 +18,6 @@ SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "ven
 SKIP_FILES = {".dupfix.yaml", ".dupfix.yml", ".pre-commit-config.yaml", ".pre-commit-hooks.yaml"}
 
 
-
 def _head(path: str) -> bytes:
     try:
         if not os.path.isfile(path):  # a FIFO would block the open, a device never end

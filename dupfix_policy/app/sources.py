@@ -49,7 +49,6 @@ def open_one(spec: str, registry: Registry, options: dict[str, Any]) -> StateSou
     return factory.create(spec, options)
 
 
-
 @contextlib.contextmanager
 def opened(specs: Sequence[str], registry: Registry, settings: Settings) -> Iterator[list[StateSource]]:
     sources = open_sources(specs, registry, settings)

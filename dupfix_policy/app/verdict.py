@@ -11,7 +11,6 @@ from ..policy import Policy
 FAIL_RANK = {"error": 0, "warning": 1, "note": 2}
 
 
-
 def exit_code(report: Report, fail_on: str) -> int:
     if fail_on == "never":
         return EXIT_OK

@@ -310,8 +310,6 @@ def _use_worker(requested: int | None) -> bool:
     return True
 
 
-
-
 class _Worker:
     """A forked process that counts the keys of spooled objects while the parent reads sources.
 

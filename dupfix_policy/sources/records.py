@@ -46,8 +46,10 @@ GUID_PATTERN = re.compile(
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
+
 class JsonProblem(ValueError):
     """Valid JSON syntax that a snapshot may still not contain (duplicate keys, lone surrogates)."""
+
 
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """`object_pairs_hook` refusing duplicate keys: `json.loads` keeps the last one silently,
@@ -60,6 +62,7 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 raise JsonProblem(f"the key {key!r} appears twice in one object")
             seen.add(key)
     return record
+
 
 def _strings_in(value: Any) -> int:
     """Keys and string values in a parsed JSON value, nested ones included."""
@@ -97,6 +100,7 @@ def strict_loads(data: bytes) -> Any:
         except UnicodeEncodeError:
             raise JsonProblem("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)") from None
     return value
+
 
 def object_problem(record: Any) -> tuple[str, str] | None:
     """(field, message) for the first way `record` breaks `#/$defs/object`, else None.
@@ -151,6 +155,7 @@ def object_problem(record: Any) -> tuple[str, str] | None:
             return name, f"must be a GUID such as 9c7a0b1e-3f2d-4c5b-8a69-0123456789ab (got {value!r})"
     return None
 
+
 # What `plain_line_object` accepts under each name, in one table (a line holds a dozen names).
 _FIXED, _TEXT, _LIST, _FLAG, _GUID, _ANY = "fixed", "text", "list", "flag", "guid", "any"
 _LINE_SHAPE: dict[str, str] = {
@@ -164,6 +169,7 @@ _LINE_SHAPE: dict[str, str] = {
     )
     for name in (*KNOWN_ATTRIBUTES_SET, *_FIXED_FIELDS)
 }  # fmt: skip
+
 
 def plain_line_object(data: bytes) -> DirectoryObject | None:
     """The object of a snapshot line in the common shape, parsed and validated in one pass; None
@@ -258,8 +264,10 @@ def _line_default(value: object) -> Any:
         return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
     raise TypeError(f"cannot write {type(value).__name__} value {value!r} to a snapshot")
 
+
 def dumps_line(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_line_default)
+
 
 def object_record(obj: DirectoryObject) -> dict[str, Any]:
     """The snapshot record of one object, keys in the stable order the format promises."""
@@ -272,6 +280,7 @@ def object_record(obj: DirectoryObject) -> dict[str, Any]:
     if obj.quarantined:
         record["quarantined"] = [{"property": q.property, "value": q.value} for q in obj.quarantined]
     return record
+
 
 def object_line(obj: DirectoryObject) -> str:
     """One object as a single JSON line (no newline), exactly as `write_snapshot` writes it."""
@@ -287,6 +296,7 @@ def object_line(obj: DirectoryObject) -> str:
 class CacheDamaged(ValueError):
     """The cache file is SQLite with our tables, but a value in it is not what sync writes."""
 
+
 # The record codec's attribute names, coded by position. Part of the file format: append only,
 # and bump SCHEMA_VERSION when it changes. Names not listed are stored as they are.
 CODED_NAMES: tuple[str, ...] = (
@@ -299,10 +309,12 @@ CODED_NAMES: tuple[str, ...] = (
 
 _NAME_CODE = {name: i for i, name in enumerate(CODED_NAMES)}
 
+
 def _row_default(value: object) -> object:
     if isinstance(value, (set, frozenset)):
         return sorted(value)
     raise TypeError(f"cannot store {type(value).__name__} value {value!r} in the state cache")
+
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_row_default)
 # `JSONEncoder.encode` makes a new C encoder for every call; one made once, as `encode` would make
@@ -314,6 +326,7 @@ _row_chunks = (
     if _c_encoder is not None
     else None
 )
+
 
 def encode_record(obj: DirectoryObject) -> str:
     """One object in the cache's compact form: `[id, kind, directory, [name, value, ...], quarantined]`.
@@ -333,6 +346,7 @@ def encode_record(obj: DirectoryObject) -> str:
         return "".join(_row_chunks(row, 0)) if _row_chunks is not None else _encoder.encode(row)
     except TypeError as exc:
         raise ValueError(f"object {obj.directory}:{obj.id}: {exc}") from exc
+
 
 def decode_record(record: str, state: str) -> DirectoryObject:
     """The object `encode_record` stored. Anything else in the row (a damaged or foreign file) is

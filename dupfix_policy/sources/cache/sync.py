@@ -61,8 +61,6 @@ WORKERS_ENV = "DUPFIX_CACHE_WORKERS"
 TMP_MARK = ".tmp-"
 
 
-
-
 @dataclass
 class SourceResult:
     spec: str

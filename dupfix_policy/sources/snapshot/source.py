@@ -137,12 +137,6 @@ _RAW_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 
 
-
-
-
-
-
-
 def _translate_table() -> bytes:
     """ASCII lower case; quotes and colons become spaces (word separators); non-ASCII becomes 0x80.
 
@@ -180,6 +174,8 @@ def _spaced_dn_in(block: bytes, translated: bytes) -> bool:
     if translated.count(b" distinguishedname ") > block.count(b'"distinguishedName"'):
         return _SPACED_DN_ANY_CASE.search(block) is not None
     return _SPACED_DN_EXACT.search(block) is not None
+
+
 PIECE_CACHE_LIMIT = 100_000
 
 
@@ -334,10 +330,6 @@ def _header_validator() -> Any:
     header = dict(schema["$defs"]["header"])
     header["$defs"] = schema["$defs"]
     return jsonschema.Draft202012Validator(header, format_checker=jsonschema.FormatChecker())
-
-
-
-
 
 
 # --- the source ------------------------------------------------------------------------------

@@ -55,14 +55,6 @@ def format_for_path(path: str, fmt: str | None = None) -> Format:
     return "jsonl" if path.lower().endswith(JSONL_EXTENSIONS) else "json"
 
 
-
-
-
-
-
-
-
-
 def header_record(
     tenant: Tenant | None, as_of: str | None, directories: Iterable[str] | None
 ) -> dict[str, Any]:
