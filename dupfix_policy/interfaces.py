@@ -103,6 +103,18 @@ class DeltaSource(Protocol):
 
 
 @runtime_checkable
+class DeltaInParts(Protocol):
+    """Optional beside `DeltaSource`: `delta_in_parts(state, write)` is `delta(state)` that hands
+    `write` the changes it already holds while it still reads the rest, so the cache writes them
+    meanwhile (Graph: the delta rounds' changes, while the recycle bin's answer is on its way).
+    What `write` was given comes before the changes returned; both are applied in one transaction."""
+
+    def delta_in_parts(
+        self, state: str | None, write: Callable[[list[tuple[Any, ...]]], None]
+    ) -> tuple[list[tuple[Any, ...]], str | None]: ...
+
+
+@runtime_checkable
 class DeltaNotes(Protocol):
     """Optional beside `DeltaSource`: what the last incremental read cost or could not do, for the
     output of `dupfix sync` (Graph: how the recycle bin was read; AD: DirSync refused)."""

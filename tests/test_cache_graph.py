@@ -116,6 +116,44 @@ def test_a_sync_that_fails_midway_keeps_the_previous_state(synced, graph, capsys
     assert _holders(synced, upn_key("alice@contoso.com")) == [("alice@contoso.com", "active")]
 
 
+def _writes_seen(monkeypatch, graph) -> list[tuple[list[str], int]]:  # noqa: F811
+    """Each write of delta changes to the cache: the kinds of change, and how many `$batch`
+    requests the fake Graph had answered at that moment (the recycle bin's listing rides in one)."""
+    from dupfix_policy.sources.cache import sync as cache_sync
+
+    seen: list[tuple[list[str], int]] = []
+    apply = cache_sync._apply_changes
+
+    def recording(conn, writer, source_id, changes, result):  # type: ignore[no-untyped-def]
+        changes = list(changes)
+        seen.append(([c[0] for c in changes], graph.stats.batch_posts))
+        apply(conn, writer, source_id, changes, result)
+
+    monkeypatch.setattr(cache_sync, "_apply_changes", recording)
+    return seen
+
+
+def test_the_delta_rounds_are_written_while_the_recycle_bin_is_still_being_read(synced, graph, monkeypatch):  # noqa: F811
+    graph.directory.change(upserts=[user("erin@contoso.com", "SMTP:erin@contoso.com")])
+    graph.inject(Fault("/$batch", delay=2, times=None, where="http"))  # the recent deletions' $batch
+    seen = _writes_seen(monkeypatch, graph)
+    assert _sync(synced) == 0
+    assert seen == [(["upsert"], 0), (["merge-state"], 1)]
+    assert _holders(synced, upn_key("erin@contoso.com")) == [("erin@contoso.com", "active")]
+
+
+def test_a_large_delta_round_is_written_after_the_recycle_bin_is_read(synced, graph, monkeypatch):  # noqa: F811
+    """Writing holds the event loop and counts against --timeout: beyond EARLY_WRITE_MAX changes
+    the round waits for the bin, so a mass change can't starve the bin's request."""
+    from dupfix_policy.sources.graph import delta
+
+    monkeypatch.setattr(delta, "EARLY_WRITE_MAX", 0)
+    graph.directory.change(upserts=[user("erin@contoso.com", "SMTP:erin@contoso.com")])
+    seen = _writes_seen(monkeypatch, graph)
+    assert _sync(synced) == 0
+    assert seen == [(["upsert", "merge-state"], 1)]
+
+
 @pytest.fixture
 def mixed(graph, tmp_path) -> tuple[Path, Path]:  # noqa: F811
     """A cache of two sources: a snapshot (always rescanned) and Graph (delta)."""

@@ -35,7 +35,7 @@ from typing import IO, Any, NamedTuple
 from ... import collector, errors, forking
 from ...addresses import ID, all_lookup_keys
 from ...errors import UserInputError
-from ...interfaces import BatchScan, DeltaNotes, DeltaSource, StateSource
+from ...interfaces import BatchScan, DeltaInParts, DeltaNotes, DeltaSource, StateSource
 from ...model import DIRECTORIES, DirectoryObject, Location
 from ..records import decode_record, encode_record
 from .source import (
@@ -496,34 +496,16 @@ def _refresh_one(conn: Any, writer: _Writer, entry: CachedSource, source: StateS
     reason = _delta_usable(entry, utc_now().timestamp())
     if isinstance(source, DeltaSource) and reason is None:
         try:
-            changes, state = source.delta(entry.delta_state)
             result = SourceResult(source.spec, "delta")
-            # Upserts are written a run at a time: what the cache holds for the run read in one go,
-            # then written over. An object changed twice in one round ends the run (the later wins).
-            pending: dict[tuple[str, str], DirectoryObject] = {}
 
-            def write_pending() -> None:
-                _write_over(conn, writer, entry.id, pending)
-                pending.clear()
+            def write(changes: Iterable[tuple[Any, ...]]) -> None:
+                _apply_changes(conn, writer, entry.id, changes, result)
 
-            for change in changes:
-                if change[0] == "upsert":
-                    obj = change[1]
-                    if (obj.directory, obj.id) in pending:
-                        write_pending()
-                    pending[(obj.directory, obj.id)] = obj
-                    result.objects += 1
-                    continue
-                write_pending()  # what follows reads the objects table
-                if change[0] in ("replace-state", "merge-state"):
-                    changed, removed = _replace_state(
-                        conn, writer, entry.id, change[1], change[2], remove_missing=change[0] == "replace-state"
-                    )
-                    result.objects += changed
-                    result.removed += removed
-                elif _remove(conn, entry.id, change[1], change[2]):
-                    result.removed += 1
-            write_pending()
+            if isinstance(source, DeltaInParts):  # writes the delta rounds while the bin is read
+                changes, state = source.delta_in_parts(entry.delta_state, write)
+            else:
+                changes, state = source.delta(entry.delta_state)
+            write(changes)
             result.extra.extend(_notes(source))
             return result, state
         except errors.DeltaExpired as exc:
@@ -533,6 +515,39 @@ def _refresh_one(conn: Any, writer: _Writer, entry: CachedSource, source: StateS
     if not isinstance(source, DeltaSource):
         reason = "this source has no incremental read"
     return SourceResult(source.spec, "full", count, reason=reason or "", extra=_notes(source)), state
+
+
+def _apply_changes(conn: Any, writer: _Writer, source_id: int, changes: Iterable[tuple[Any, ...]],
+                   result: SourceResult) -> None:  # fmt: skip
+    """Apply one delta's changes in order, counting them into `result`.
+
+    Upserts are written a run at a time: what the cache holds for the run read in one go, then
+    written over. An object changed twice in one round ends the run (the later wins).
+    """
+    pending: dict[tuple[str, str], DirectoryObject] = {}
+
+    def write_pending() -> None:
+        _write_over(conn, writer, source_id, pending)
+        pending.clear()
+
+    for change in changes:
+        if change[0] == "upsert":
+            obj = change[1]
+            if (obj.directory, obj.id) in pending:
+                write_pending()
+            pending[(obj.directory, obj.id)] = obj
+            result.objects += 1
+            continue
+        write_pending()  # what follows reads the objects table
+        if change[0] in ("replace-state", "merge-state"):
+            changed, removed = _replace_state(
+                conn, writer, source_id, change[1], change[2], remove_missing=change[0] == "replace-state"
+            )
+            result.objects += changed
+            result.removed += removed
+        elif _remove(conn, source_id, change[1], change[2]):
+            result.removed += 1
+    write_pending()
 
 
 def _replace_state(conn: Any, writer: _Writer, source_id: int, state: str, objects: Iterable[DirectoryObject],

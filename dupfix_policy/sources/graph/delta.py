@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,10 @@ BIN_OVERLAP_S = 3600.0
 # they are still newer than the last refresh (docs/semantics.md "State cache freshness").
 RECENT_PAGE = 100
 DELETED_AT = "deletedDateTime"
+# The delta rounds' changes are handed to `read_delta`'s `write` while the recent deletions are
+# still on their way only up to this many: writing them holds the event loop (and counts against
+# the --timeout budget) to save at most one round trip; a bigger round is written after.
+EARLY_WRITE_MAX = 10_000
 
 
 @dataclass
@@ -88,11 +93,21 @@ async def _follow(http: GraphHttp, collection: Collection, link: str | None) -> 
 
 
 async def read_delta(
-    http: GraphHttp, links: dict[str, str], *, now: dt.datetime, bin_full_age_s: float = BIN_FULL_AGE_S
+    http: GraphHttp,
+    links: dict[str, str],
+    *,
+    now: dt.datetime,
+    bin_full_age_s: float = BIN_FULL_AGE_S,
+    write: Callable[[list[tuple[Any, ...]]], None] | None = None,
 ) -> DeltaAnswer:
     """One delta round of every collection and, at the same time, the recycle bin's recent
     deletions; the whole bin instead when it is due (first round, last whole read too old), or
-    after the round when a deletion the delta reported is not in the ordered listing."""
+    after the round when a deletion the delta reported is not in the ordered listing.
+
+    `write`, when given, receives the delta rounds' changes as soon as the rounds are read, while
+    the recent deletions may still be on their way (the cache writes them meanwhile: the `$batch`
+    is usually answered last); `answer.changes` then holds only the recycle bin's.
+    """
     answer = DeltaAnswer()
     bin_state = _bin_state(links.get(BIN_KEY))
     whole = _whole_read_due(bin_state, now, bin_full_age_s)
@@ -102,16 +117,13 @@ async def read_delta(
     follows = asyncio.gather(*(_follow(http, c, links.get(c.name)) for c in DELTA_COLLECTIONS))
     recent: list[tuple[Collection, dict[str, Any]]] = []
     bin_requests = 0
-    if whole is None:
-        # The recent deletions are asked alongside the delta rounds (one round trip less). A
-        # deletion made between the two reads is reported by the delta and missing from the
-        # listing: that is the "not in the ordered listing" case below, which reads the bin whole.
-        rounds, (recent, bin_requests) = await asyncio.gather(follows, _recent_deletions(http, since))
-    else:
-        rounds = await follows
-    answer.delta_requests = http.stats.http_requests - before - bin_requests
+    # The recent deletions are asked alongside the delta rounds (one round trip less). A deletion
+    # made between the two reads is reported by the delta and missing from the listing: that is
+    # the "not in the ordered listing" case below, which reads the bin whole.
+    recent_read = asyncio.ensure_future(_recent_deletions(http, since)) if whole is None else None
     soft_deleted: set[str] = set()
     try:
+        rounds = await follows
         for collection, (records, link) in zip(DELTA_COLLECTIONS, rounds, strict=True):
             answer.links[collection.name] = link
             for record in records:
@@ -123,6 +135,12 @@ async def read_delta(
                         soft_deleted.add(str(record.get("id")))
                 else:
                     answer.changes.append(("upsert", to_object(record, collection)))
+        if write is not None and len(answer.changes) <= EARLY_WRITE_MAX:
+            write(answer.changes)
+            answer.changes = []
+        if recent_read is not None:
+            recent, bin_requests = await recent_read
+        answer.delta_requests = http.stats.http_requests - before - bin_requests
         before = http.stats.http_requests
         if whole is None:
             seen = {str(r.get("id")) for _, r in recent}
@@ -149,6 +167,12 @@ async def read_delta(
         answer.bin_requests = bin_requests + http.stats.http_requests - before
     except MalformedAnswer as exc:
         raise StateUnavailableError(f"Microsoft Graph's delta answer was unreadable: {exc}") from None
+    finally:
+        if recent_read is not None:  # unless awaited above, a delta round or the write failed
+            if not recent_read.done():
+                recent_read.cancel()
+            elif not recent_read.cancelled():
+                recent_read.exception()  # its failure, if any, is not the one to report
     answer.links[BIN_KEY] = json.dumps({"newest": newest, "fullAt": full_at}, sort_keys=True)
     return answer
 

@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -200,6 +200,13 @@ class GraphSource:
     def delta(self, state: str | None) -> tuple[list[tuple[Any, ...]], str]:
         """For the state cache (cache.sync): what changed since `state` (None: everything), and the
         new state (the delta links). A link Graph forgot raises errors.DeltaExpired."""
+        return self.delta_in_parts(state, None)
+
+    def delta_in_parts(
+        self, state: str | None, write: Callable[[list[tuple[Any, ...]]], None] | None
+    ) -> tuple[list[tuple[Any, ...]], str]:
+        """`delta`, handing `write` the delta rounds' changes while the recent deletions are still
+        being read (interfaces.DeltaInParts); the recycle bin's changes are returned."""
         import json
 
         from ...errors import DeltaExpired
@@ -209,7 +216,7 @@ class GraphSource:
 
         links = json.loads(state) if state else {}
         try:
-            answer = self._run(self._delta(links))
+            answer = self._run(self._delta(links, write))
         except DeltaGone as exc:
             raise DeltaExpired(exc.message) from None
         if answer.bin_whole is not None:
@@ -225,7 +232,7 @@ class GraphSource:
     def delta_notes(self) -> list[str]:
         return [self._delta_cost] if self._delta_cost else []
 
-    async def _delta(self, links: dict[str, str]) -> Any:
+    async def _delta(self, links: dict[str, str], write: Callable[[list[tuple[Any, ...]]], None] | None) -> Any:
         from ..cache.source import utc_now
         from .delta import read_delta
 
@@ -234,7 +241,8 @@ class GraphSource:
             import asyncio
 
             tenant, answer = await asyncio.gather(
-                reader.tenant(), read_delta(http, links, now=utc_now(), bin_full_age_s=bin_full_age())
+                reader.tenant(),
+                read_delta(http, links, now=utc_now(), bin_full_age_s=bin_full_age(), write=write),
             )
         finally:
             http.progress.finish()
