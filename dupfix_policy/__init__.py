@@ -25,6 +25,7 @@ _API: dict[str, str] = {
     "ReportsNotes": "dupfix_policy.interfaces",
     "Diagnosable": "dupfix_policy.interfaces",
     "DeltaSource": "dupfix_policy.interfaces",
+    "DeltaInParts": "dupfix_policy.interfaces",
     "DeltaNotes": "dupfix_policy.interfaces",
     "DoctorLine": "dupfix_policy.interfaces",
     # the data every stage passes along (model.py)
@@ -62,6 +63,7 @@ __all__ = [
     "Change",
     "ChangeRef",
     "CheckContext",
+    "DeltaInParts",
     "DeltaNotes",
     "DeltaSource",
     "DerivedAddress",
@@ -120,6 +122,7 @@ if TYPE_CHECKING:  # the names as type checkers and IDEs see them
     )
     from .hookspecs import hookimpl, hookspec
     from .interfaces import (
+        DeltaInParts,
         DeltaNotes,
         DeltaSource,
         Diagnosable,
