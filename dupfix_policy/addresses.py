@@ -94,7 +94,8 @@ def smtp_key(address: str) -> str:
 def proxy_key(address: str) -> str | None:
     prefix, sep, rest = address.partition(":")
     if sep and prefix.isalnum() and prefix.isascii() and rest.isascii() and rest.strip():
-        return f"{PROXY}:{prefix.lower()}:{rest.strip().lower()}"  # the common case: split_proxy + fold of ASCII
+        # the common case: what split_proxy + fold give for an ASCII address
+        return f"{PROXY}:{prefix.lower()}:{rest.strip().lower()}"
     parts = split_proxy(address)
     if parts is None:
         return None

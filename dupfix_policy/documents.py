@@ -7,9 +7,9 @@ that names the file, the line and the fix, never a traceback.
 
 YAML is read (`yaml_text`) with the YAML 1.2 core schema rather than PyYAML's 1.1 default: `yes`,
 `no`, `on`, `off`, `2026-12-31`, `1:20` and `0755` stay text, because in identity data they are
-names, dates and codes, not booleans, timestamps or octal numbers. JSON (`.json`) is read by a JSON parser of its
-own (see `_json_positions`), because PyYAML is not a JSON parser: tabs, `\\/` escapes and surrogate
-pairs that every JSON tool accepts break or corrupt under it.
+names, dates and codes, not booleans, timestamps or octal numbers. JSON (`.json`) is read by a
+JSON parser of its own (see `_json_positions`), because PyYAML is not a JSON parser: tabs, `\\/`
+escapes and surrogate pairs that every JSON tool accepts break or corrupt under it.
 """
 
 from __future__ import annotations

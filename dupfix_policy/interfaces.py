@@ -102,6 +102,10 @@ class DeltaSource(Protocol):
     def delta(self, state: str | None) -> tuple[list[tuple[Any, ...]], str | None]: ...
 
 
+# What `DeltaInParts.delta_in_parts` hands changes to (the cache's writer).
+ChangeWriter = Callable[[list[tuple[Any, ...]]], None]
+
+
 @runtime_checkable
 class DeltaInParts(Protocol):
     """Optional beside `DeltaSource`: `delta_in_parts(state, write)` is `delta(state)` that hands
@@ -110,7 +114,7 @@ class DeltaInParts(Protocol):
     What `write` was given comes before the changes returned; both are applied in one transaction."""
 
     def delta_in_parts(
-        self, state: str | None, write: Callable[[list[tuple[Any, ...]]], None]
+        self, state: str | None, write: ChangeWriter
     ) -> tuple[list[tuple[Any, ...]], str | None]: ...
 
 

@@ -59,8 +59,8 @@ SCHEME = "cache"
 # aliases). 3: hashed keys, compact records, no objects_by_id index (issue 16). 4: CRC-32 key
 # hashes instead of BLAKE2b (a fifth of the fill's hashing time; a collision only costs the
 # re-check `lookup` does anyway). 5: a UPN, an adupn: and an smtp: address of one value hash
-# alike, and so do addn: and dn: (`hashed_text`: 15 % fewer key rows). A cache of another version holds other keys: it is refused
-# with "rebuild it", never read.
+# alike, and so do addn: and dn: (`hashed_text`: 15 % fewer key rows). A cache of another version
+# holds other keys: it is refused with "rebuild it", never read.
 SCHEMA_VERSION = 5
 DEFAULT_MAX_AGE_S = 24 * 3600.0
 CLOCK_SKEW_S = 300.0  # a sync time this far ahead of our clock is tolerated (machines' clocks differ)

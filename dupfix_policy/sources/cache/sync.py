@@ -138,6 +138,9 @@ def encode_objects(objects: Sequence[DirectoryObject]) -> tuple[list[tuple[str, 
     return records, "[" + ",".join(map(str, packed)) + "]"
 
 
+# One key row (hash, object rowid), written and removed by the fill, the delta and the removals.
+_INSERT_KEY = "INSERT OR IGNORE INTO keys (h, obj) VALUES (?, ?)"
+_DELETE_KEY = "DELETE FROM keys WHERE h = ? AND obj = ?"
 # One statement inserts a batch's key rows from `encode_objects`'s JSON array, numbered from the
 # batch's first rowid (`value >> 32` keeps the hash's sign: SQLite shifts arithmetically).
 _INSERT_KEYS_FROM_JSON = (
@@ -201,7 +204,10 @@ class _Writer:
         first, self.next_rowid = self.next_rowid, self.next_rowid + len(records)
         self.conn.executemany(
             "INSERT INTO objects (rowid, source, state, record) VALUES (?, ?, ?, ?)",
-            [(first + i, sid, state, record) for i, (sid, (state, record)) in enumerate(zip(source_ids, records, strict=True))],
+            [
+                (first + i, sid, state, record)
+                for i, (sid, (state, record)) in enumerate(zip(source_ids, records, strict=True))
+            ],
         )
         self._insert_keys(first, packed)
 
@@ -212,10 +218,7 @@ class _Writer:
         if self.json_keys:
             self.conn.execute(_INSERT_KEYS_FROM_JSON, (first, packed))
             return
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO keys (h, obj) VALUES (?, ?)",
-            [(v >> 32, first + (v & 0xFFFFFFFF)) for v in json.loads(packed)],
-        )
+        self.conn.executemany(_INSERT_KEY, [(v >> 32, first + (v & 0xFFFFFFFF)) for v in json.loads(packed)])
 
     def _collect_one(self) -> None:
         child, source_ids = self.children.popleft()
@@ -270,10 +273,8 @@ def _cached(conn: Any, source_id: int, refs: Iterable[tuple[str, str]],
 def _remove_rows(conn: Any, rows: Iterable[_Cached]) -> None:
     """Remove cached objects with every key row they stored."""
     doomed = list(rows)
-    conn.executemany(
-        "DELETE FROM keys WHERE h = ? AND obj = ?",
-        [(h, row.rowid) for row in doomed for h in key_hashes(all_lookup_keys(row.obj))],
-    )
+    gone = [(h, row.rowid) for row in doomed for h in key_hashes(all_lookup_keys(row.obj))]
+    conn.executemany(_DELETE_KEY, gone)
     conn.executemany("DELETE FROM objects WHERE rowid = ?", [(row.rowid,) for row in doomed])
 
 
@@ -291,7 +292,8 @@ def _write_over(conn: Any, writer: _Writer, source_id: int, given: Mapping[tuple
     records = {ref: encode_record(obj) for ref, obj in given.items()}
     held = held if held is not None else {}
     rest = [ref for ref in given if ref not in held]
-    held.update(_cached(conn, source_id, rest, {(given[ref].state, records[ref]): given[ref] for ref in rest}))
+    known = {(given[ref].state, records[ref]): given[ref] for ref in rest}
+    held.update(_cached(conn, source_id, rest, known))
     updates: list[tuple[str, str, int]] = []
     gone: list[tuple[int, int]] = []
     added: list[tuple[int, int]] = []
@@ -311,8 +313,8 @@ def _write_over(conn: Any, writer: _Writer, source_id: int, given: Mapping[tuple
         gone.extend((h, old.rowid) for h in before - after)
         added.extend((h, old.rowid) for h in after - before)
     conn.executemany("UPDATE objects SET state = ?, record = ? WHERE rowid = ?", updates)
-    conn.executemany("DELETE FROM keys WHERE h = ? AND obj = ?", gone)
-    conn.executemany("INSERT OR IGNORE INTO keys (h, obj) VALUES (?, ?)", added)
+    conn.executemany(_DELETE_KEY, gone)
+    conn.executemany(_INSERT_KEY, added)
     writer.flush()
     return written
 

@@ -29,11 +29,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import StateUnavailableError
+from ...interfaces import ChangeWriter
 from ..cache.source import format_time, parse_time
 from .http import Endpoint, GraphHttp
 from .queries import (
@@ -98,7 +98,7 @@ async def read_delta(
     *,
     now: dt.datetime,
     bin_full_age_s: float = BIN_FULL_AGE_S,
-    write: Callable[[list[tuple[Any, ...]]], None] | None = None,
+    write: ChangeWriter | None = None,
 ) -> DeltaAnswer:
     """One delta round of every collection and, at the same time, the recycle bin's recent
     deletions; the whole bin instead when it is due (first round, last whole read too old), or
@@ -203,9 +203,11 @@ def _whole_read_due(state: dict[str, Any] | None, now: dt.datetime, full_age_s: 
 
 async def _recent_deletions(http: GraphHttp, since: str | None) -> tuple[list[tuple[Collection, dict[str, Any]]], int]:
     """Deleted users and groups, newest first, back to `since` (None: all): the first page of
-    both (RECENT_PAGE objects) in one `$batch`, further pages only while still newer than `since`. Also the
-    HTTP requests it took (it runs beside the delta rounds, whose count is told apart by it)."""
-    queries = [Query(c, (), advanced=True, max_pages=1, url=http.newest_deleted_url(c, RECENT_PAGE)) for c in RECYCLE_BIN]
+    both (RECENT_PAGE objects) in one `$batch`, further pages only while still newer than `since`.
+    Also the HTTP requests it took (it runs beside the delta rounds, whose count is told apart by it)."""
+    queries = [
+        Query(c, (), advanced=True, max_pages=1, url=http.newest_deleted_url(c, RECENT_PAGE)) for c in RECYCLE_BIN
+    ]
     answers = await http.run_queries(queries)
     requests = 1
     out: list[tuple[Collection, dict[str, Any]]] = []

@@ -17,14 +17,14 @@ import datetime as dt
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ... import collector
 from ...addresses import all_lookup_keys, target_key
 from ...errors import StateUnavailableError, UserInputError
-from ...interfaces import DoctorLine
+from ...interfaces import ChangeWriter, DoctorLine
 from ...model import DirectoryObject, SourceInfo, Target, Tenant
 
 if TYPE_CHECKING:
@@ -188,7 +188,7 @@ class GraphSource:
         try:
             with collector.paused():  # 100k short-lived objects per scan and no cycles
                 with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dupfix-render") as pool:
-                    self._run(self._scan_pages(lambda c, records: pending.append(pool.submit(render, c, records))))
+                    self._run(self._scan_pages(lambda c, rs: pending.append(pool.submit(render, c, rs))))
                 rows = [row for future in pending for row in future.result()]
         except MalformedAnswer as exc:
             raise StateUnavailableError(f"Microsoft Graph's answer was unreadable: {exc}") from None
@@ -203,7 +203,7 @@ class GraphSource:
         return self.delta_in_parts(state, None)
 
     def delta_in_parts(
-        self, state: str | None, write: Callable[[list[tuple[Any, ...]]], None] | None
+        self, state: str | None, write: ChangeWriter | None
     ) -> tuple[list[tuple[Any, ...]], str]:
         """`delta`, handing `write` the delta rounds' changes while the recent deletions are still
         being read (interfaces.DeltaInParts); the recycle bin's changes are returned."""
@@ -232,7 +232,7 @@ class GraphSource:
     def delta_notes(self) -> list[str]:
         return [self._delta_cost] if self._delta_cost else []
 
-    async def _delta(self, links: dict[str, str], write: Callable[[list[tuple[Any, ...]]], None] | None) -> Any:
+    async def _delta(self, links: dict[str, str], write: ChangeWriter | None) -> Any:
         from ..cache.source import utc_now
         from .delta import read_delta
 
